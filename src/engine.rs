@@ -1,0 +1,300 @@
+//! The query engine: a [`Sample`] is one VCF opened and checked once, answering any
+//! number of requests, from any number of threads, with the response bytes.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::contig::Contig;
+use crate::error::{Error, ErrorKind};
+use crate::json::write_record;
+use crate::record::{chromosome_and_position, split_record};
+use crate::request::{fetch_interval, Paging, Position, Query, Request, Rsid};
+use crate::response::{write_head, write_tail, ResponseOptions};
+use crate::tabix::TabixReader;
+use crate::vcf::open_vcf;
+
+/// How to open a sample's VCF.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SampleOptions {
+    /// The sample column whose FORMAT values fill `genotype`; the first one when `None`.
+    pub vcf_sample: Option<String>,
+}
+
+/// One sample's bgzipped, indexed GRCh38 VCF, checked against the sample requirements
+/// when opened. Cheap to query repeatedly; `Sync`, so threads can share it: each query
+/// borrows an htslib reader of its own from a small pool (opening more as needed), so
+/// no reader is ever used by two threads at once.
+pub struct Sample {
+    path: PathBuf,
+    index_path: PathBuf,
+    sequence_ids: Vec<Vec<(i32, Vec<u8>)>>,
+    sample_column: Option<usize>,
+    sample_name: Option<String>,
+    readers: Mutex<Vec<TabixReader>>,
+}
+
+/// Matching record lines kept for the page being answered, in one buffer.
+#[derive(Default)]
+struct PageLines {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl PageLines {
+    fn push(&mut self, line: &[u8]) {
+        self.bytes.extend_from_slice(line);
+        self.ends.push(self.bytes.len());
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(self.ends.iter().copied())
+            .map(|(start, end)| &self.bytes[start..end])
+    }
+}
+
+impl Sample {
+    /// Opens and checks `path` (CONTRACT section 6). Fails with a not-found error when
+    /// the file does not exist and a bad-request error naming the unmet requirement.
+    pub fn open(path: impl AsRef<Path>, options: &SampleOptions) -> Result<Sample, Error> {
+        let path = path.as_ref();
+        let opened = open_vcf(path, options.vcf_sample.as_deref())?;
+        Ok(Sample {
+            path: path.to_path_buf(),
+            index_path: opened.index_path,
+            sequence_ids: opened.sequence_ids,
+            sample_column: opened.sample_column,
+            sample_name: opened.sample_name,
+            readers: Mutex::new(vec![opened.reader]),
+        })
+    }
+
+    /// The VCF's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The index in use (`.tbi` or `.csi`).
+    pub fn index_path(&self) -> &Path {
+        &self.index_path
+    }
+
+    /// The sample column that fills `genotype`, if the VCF has samples.
+    pub fn sample_name(&self) -> Option<&str> {
+        self.sample_name.as_deref()
+    }
+
+    /// Answers `request` with the complete response body (no trailing newline).
+    /// On error nothing is produced: there is never a partial body.
+    pub fn respond(&self, request: &Request, options: &ResponseOptions) -> Result<Vec<u8>, Error> {
+        let mut body = Vec::with_capacity(1024);
+        self.respond_into(request, options, &mut body)?;
+        Ok(body)
+    }
+
+    /// Answers `request` and writes the complete body to `writer` only once it is whole.
+    pub fn write_response<W: Write>(
+        &self,
+        request: &Request,
+        options: &ResponseOptions,
+        writer: &mut W,
+    ) -> Result<(), Error> {
+        let body = self.respond(request, options)?;
+        writer
+            .write_all(&body)
+            .map_err(|error| Error::io("writing the response", error))
+    }
+
+    /// Appends the response body to `out`. On error `out` is left as it was.
+    pub fn respond_into(
+        &self,
+        request: &Request,
+        options: &ResponseOptions,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let start = out.len();
+        let result = self.render(request, options, out);
+        if result.is_err() {
+            out.truncate(start);
+        }
+        result
+    }
+
+    fn render(
+        &self,
+        request: &Request,
+        options: &ResponseOptions,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let (chromosome, start_position, end_position) = match &request.query {
+            Query::Point {
+                chromosome,
+                position,
+            } => (*chromosome, *position, *position),
+            Query::Range {
+                chromosome,
+                start_position,
+                end_position,
+            } => (*chromosome, *start_position, *end_position),
+            Query::Rsid { .. } => return Err(ErrorKind::NoDbsnpMap.into()),
+        };
+        let mut page = PageLines::default();
+        let count = self.collect_page(
+            chromosome,
+            start_position,
+            end_position,
+            request.paging,
+            &mut page,
+        )?;
+        write_head(out, count, options, request.parameters(), request.paging);
+        for (i, line) in page.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let record = split_record(line, self.sample_column)
+                .map_err(|message| self.corrupt_at(chromosome, line, &message))?;
+            let rsid = first_rsid(record.id);
+            write_record(out, chromosome.name, &record, rsid, options.schema)
+                .map_err(|message| self.corrupt_at(chromosome, line, &message))?;
+        }
+        write_tail(out);
+        Ok(())
+    }
+
+    /// Counts the records with `start_position <= POS <= end_position` on `chromosome`
+    /// (file order) and keeps the lines of the requested page.
+    fn collect_page(
+        &self,
+        chromosome: &'static Contig,
+        start_position: Position,
+        end_position: Position,
+        paging: Paging,
+        page: &mut PageLines,
+    ) -> Result<u64, Error> {
+        let sequences = &self.sequence_ids[chromosome.ordinal()];
+        if sequences.is_empty() {
+            return Ok(0);
+        }
+        let page_end = paging
+            .limit
+            .map_or(u64::MAX, |limit| paging.offset.saturating_add(limit));
+        let (fetch_start, fetch_end) = fetch_interval(start_position, end_position);
+        self.with_reader(|reader| {
+            let mut count = 0u64;
+            for (sequence_id, sequence_name) in sequences {
+                reader.fetch(*sequence_id, fetch_start, fetch_end).map_err(|message| Error::corrupt(&self.path, message))?;
+                while let Some(line) = reader.next_line().map_err(|message| self.read_error(chromosome, start_position, &message))? {
+                    let (line_chromosome, position) =
+                        chromosome_and_position(line).map_err(|message| self.corrupt_at(chromosome, line, &message))?;
+                    if line_chromosome != sequence_name.as_slice() {
+                        return Err(Error::corrupt(
+                            &self.path,
+                            format!(
+                                "the index {} returned a {} record for {}: it does not match the file; re-index it with `tabix -f -p vcf FILE`",
+                                self.index_path.display(),
+                                String::from_utf8_lossy(line_chromosome),
+                                String::from_utf8_lossy(sequence_name)
+                            ),
+                        ));
+                    }
+                    // tabix also returns records that start earlier and overlap (deletions).
+                    if position < start_position.get() || position > end_position.get() {
+                        continue;
+                    }
+                    if count >= paging.offset && count < page_end {
+                        page.push(line);
+                    }
+                    count += 1;
+                }
+            }
+            Ok(count)
+        })
+    }
+
+    /// Runs `work` with a reader from the pool (or a new one). A reader that saw an error
+    /// is dropped rather than reused.
+    fn with_reader<T>(
+        &self,
+        work: impl FnOnce(&mut TabixReader) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let pooled = self.pool().pop();
+        let mut reader = match pooled {
+            Some(reader) => reader,
+            None => TabixReader::open(&self.path, &self.index_path)
+                .map_err(|message| Error::corrupt(&self.path, message))?,
+        };
+        let result = work(&mut reader);
+        if result.is_ok() {
+            self.pool().push(reader);
+        }
+        result
+    }
+
+    fn pool(&self) -> MutexGuard<'_, Vec<TabixReader>> {
+        // A panic elsewhere cannot leave a reader half-used in the pool: readers are
+        // only pushed back after a successful query.
+        self.readers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn corrupt_at(&self, chromosome: &Contig, line: &[u8], message: &str) -> Error {
+        let position = chromosome_and_position(line)
+            .map(|(_, position)| position.to_string())
+            .unwrap_or_else(|_| "?".to_string());
+        Error::corrupt(
+            &self.path,
+            format!(
+                "malformed record at {}:{position}: {message}",
+                chromosome.name
+            ),
+        )
+    }
+
+    fn read_error(&self, chromosome: &Contig, position: Position, message: &str) -> Error {
+        Error::corrupt(
+            &self.path,
+            format!("while reading {}:{position}: {message}", chromosome.name),
+        )
+    }
+}
+
+/// The `rsid` field from the ID column: its first `rs<digits>` token (`rs1;rs2` -> rs1).
+pub(crate) fn first_rsid(id_column: &[u8]) -> Option<Rsid> {
+    id_column
+        .split(|&b| b == b';')
+        .find_map(Rsid::parse_vcf_token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rsid_from_id_column() {
+        assert_eq!(
+            first_rsid(b"rs429358").map(|r| r.to_string()),
+            Some("rs429358".into())
+        );
+        assert_eq!(
+            first_rsid(b"chr1_97078987_G_T;x;rs114096998;rs5").map(|r| r.to_string()),
+            Some("rs114096998".into())
+        );
+        assert_eq!(first_rsid(b"."), None);
+        assert_eq!(first_rsid(b"16:31087868:C:G"), None);
+    }
+
+    #[test]
+    fn page_lines_keep_order() {
+        let mut page = PageLines::default();
+        page.push(b"a");
+        page.push(b"");
+        page.push(b"ccc");
+        assert_eq!(
+            page.iter().collect::<Vec<_>>(),
+            vec![&b"a"[..], b"", b"ccc"]
+        );
+    }
+}

@@ -1,0 +1,404 @@
+//! Record -> JSON bytes, exactly as the hosted (Python, Django REST framework) service
+//! writes them: compact, UTF-8, keys in the documented order, every value the VCF's own
+//! text, and floats in Python's `repr` form.
+
+use crate::record::RecordColumns;
+use crate::request::Rsid;
+use crate::response::Schema;
+
+/// Appends `text` as a JSON string the way `json.dumps(ensure_ascii=False)` does, plus
+/// Django REST framework's escaping of U+2028 and U+2029. Fails on invalid UTF-8.
+pub(crate) fn write_string(out: &mut Vec<u8>, text: &[u8]) -> Result<(), ()> {
+    let text = std::str::from_utf8(text).map_err(|_| ())?;
+    out.push(b'"');
+    let bytes = text.as_bytes();
+    let mut clean_from = 0;
+    for (i, &byte) in bytes.iter().enumerate() {
+        let escape: Option<&[u8]> = match byte {
+            b'"' => Some(b"\\\""),
+            b'\\' => Some(b"\\\\"),
+            b'\n' => Some(b"\\n"),
+            b'\r' => Some(b"\\r"),
+            b'\t' => Some(b"\\t"),
+            0x08 => Some(b"\\b"),
+            0x0c => Some(b"\\f"),
+            0x00..=0x1f => None,
+            // U+2028 and U+2029 are E2 80 A8 / E2 80 A9; DRF writes them as \u escapes.
+            0xe2 if bytes.get(i + 1) == Some(&0x80)
+                && matches!(bytes.get(i + 2), Some(0xa8 | 0xa9)) =>
+            {
+                None
+            }
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[clean_from..i]);
+        match escape {
+            Some(sequence) => {
+                out.extend_from_slice(sequence);
+                clean_from = i + 1;
+            }
+            None if byte == 0xe2 => {
+                out.extend_from_slice(if bytes[i + 2] == 0xa8 {
+                    b"\\u2028"
+                } else {
+                    b"\\u2029"
+                });
+                clean_from = i + 3;
+            }
+            None => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(byte >> 4)]);
+                out.push(HEX[usize::from(byte & 15)]);
+                clean_from = i + 1;
+            }
+        }
+    }
+    // A U+2028 escape may have consumed bytes past `i`; `clean_from` tracks that.
+    out.extend_from_slice(&bytes[clean_from.min(bytes.len())..]);
+    out.push(b'"');
+    Ok(())
+}
+
+/// Appends a finite float as Python's `repr(float)` writes it: the shortest digits that
+/// round-trip, fixed notation with `.0` for exponents -5 < e < 16, otherwise
+/// `d.ddde+XX` with a signed, at least two-digit exponent (`1e-05`, `1.5e+16`).
+pub(crate) fn write_python_float(out: &mut Vec<u8>, value: f64) {
+    debug_assert!(value.is_finite());
+    if value == 0.0 {
+        out.extend_from_slice(if value.is_sign_negative() {
+            b"-0.0"
+        } else {
+            b"0.0"
+        });
+        return;
+    }
+    // Rust's `{:e}` also prints the shortest round-trip digits: `-1.5e16`, `1e-5`.
+    let scientific = format!("{value:e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let (negative, mantissa) = match mantissa.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, mantissa),
+    };
+    let digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).collect();
+    if negative {
+        out.push(b'-');
+    }
+    // Python's repr: decimal point position `decpt = exponent + 1`; fixed when -4 < decpt <= 16.
+    let decimal_point = exponent + 1;
+    if -4 < decimal_point && decimal_point <= 16 {
+        if decimal_point <= 0 {
+            out.extend_from_slice(b"0.");
+            out.extend(std::iter::repeat_n(
+                b'0',
+                decimal_point.unsigned_abs() as usize,
+            ));
+            out.extend_from_slice(&digits);
+        } else {
+            let point = decimal_point as usize;
+            if point >= digits.len() {
+                out.extend_from_slice(&digits);
+                out.extend(std::iter::repeat_n(b'0', point - digits.len()));
+                out.extend_from_slice(b".0");
+            } else {
+                out.extend_from_slice(&digits[..point]);
+                out.push(b'.');
+                out.extend_from_slice(&digits[point..]);
+            }
+        }
+    } else {
+        out.push(digits[0]);
+        if digits.len() > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits[1..]);
+        }
+        out.extend_from_slice(
+            format!(
+                "e{}{:02}",
+                if exponent < 0 { '-' } else { '+' },
+                exponent.unsigned_abs()
+            )
+            .as_bytes(),
+        );
+    }
+}
+
+/// Parses a VCF numeric text (QUAL, a GP value) as Python's `float()` would, keeping
+/// finite values only.
+pub(crate) fn parse_finite_float(text: &[u8]) -> Option<f64> {
+    let value: f64 = std::str::from_utf8(text).ok()?.trim().parse().ok()?;
+    value.is_finite().then_some(value)
+}
+
+/// Keys and values in the order a Python dict built from them keeps: a repeated key
+/// stays at its first place and takes its last value.
+fn dict_entries<V: Copy>(mut entries: Vec<(&[u8], V)>) -> Vec<(&[u8], V)> {
+    let has_duplicates = if entries.len() <= 16 {
+        entries
+            .iter()
+            .enumerate()
+            .any(|(i, (key, _))| entries[..i].iter().any(|(other, _)| other == key))
+    } else {
+        let mut keys: Vec<&[u8]> = entries.iter().map(|(key, _)| *key).collect();
+        keys.sort_unstable();
+        keys.windows(2).any(|pair| pair[0] == pair[1])
+    };
+    if has_duplicates {
+        let mut merged: Vec<(&[u8], V)> = Vec::with_capacity(entries.len());
+        for (key, value) in entries.drain(..) {
+            match merged.iter_mut().find(|(existing, _)| *existing == key) {
+                Some(slot) => slot.1 = value,
+                None => merged.push((key, value)),
+            }
+        }
+        return merged;
+    }
+    entries
+}
+
+/// The sample's FORMAT fields as `(key, raw value)` in FORMAT order. Keys dropped at the
+/// end of the sample column are left out (values beyond the keys are ignored). `None`
+/// when the record has no genotype data (no FORMAT, FORMAT `.`, or no sample column).
+fn genotype_entries<'a>(record: &RecordColumns<'a>) -> Option<Vec<(&'a [u8], &'a [u8])>> {
+    let format = record
+        .format
+        .filter(|format| !format.is_empty() && *format != b".")?;
+    let sample = record.sample?;
+    let pairs = format
+        .split(|&b| b == b':')
+        .zip(sample.split(|&b| b == b':'))
+        .collect();
+    Some(dict_entries(pairs))
+}
+
+/// The largest GP posterior, for the `openapi` profile's `genotype_confidence`.
+fn genotype_confidence(genotype: Option<&[(&[u8], &[u8])]>) -> Option<f64> {
+    let (_, probabilities) = genotype?.iter().find(|(key, _)| *key == b"GP")?;
+    probabilities
+        .split(|&b| b == b',')
+        .filter_map(parse_finite_float)
+        .reduce(f64::max)
+}
+
+/// Appends one RECORD object. `chromosome` is the canonical name; `rsid` is the
+/// already-resolved `rsid` field. Errors say which column is malformed.
+pub(crate) fn write_record(
+    out: &mut Vec<u8>,
+    chromosome: &str,
+    record: &RecordColumns<'_>,
+    rsid: Option<Rsid>,
+    schema: Schema,
+) -> Result<(), String> {
+    let not_utf8 = |column: &str| format!("the {column} column is not valid UTF-8");
+    out.extend_from_slice(b"{\"chromosome\":");
+    write_string(out, chromosome.as_bytes()).map_err(|_| not_utf8("CHROM"))?;
+    out.extend_from_slice(b",\"position\":");
+    out.extend_from_slice(record.position.to_string().as_bytes());
+    out.extend_from_slice(b",\"rsid\":");
+    match rsid {
+        Some(rsid) => out.extend_from_slice(format!("\"{rsid}\"").as_bytes()),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"ref\":");
+    write_string(out, record.reference_bases).map_err(|_| not_utf8("REF"))?;
+    out.extend_from_slice(b",\"alt\":[");
+    if record.alternate_bases != b"." {
+        for (i, allele) in record.alternate_bases.split(|&b| b == b',').enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_string(out, allele).map_err(|_| not_utf8("ALT"))?;
+        }
+    }
+    out.extend_from_slice(b"],\"genotype\":");
+    let genotype = genotype_entries(record);
+    match &genotype {
+        None => out.extend_from_slice(b"null"),
+        Some(entries) => {
+            out.push(b'{');
+            for (i, (key, value)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_string(out, key).map_err(|_| not_utf8("FORMAT"))?;
+                out.push(b':');
+                write_string(out, value).map_err(|_| not_utf8("sample"))?;
+            }
+            out.push(b'}');
+        }
+    }
+    if schema == Schema::Openapi {
+        out.extend_from_slice(b",\"genotype_confidence\":");
+        match genotype_confidence(genotype.as_deref()) {
+            Some(confidence) => write_python_float(out, confidence),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+    out.extend_from_slice(b",\"quality\":");
+    if record.quality == b"." {
+        out.extend_from_slice(b"null");
+    } else {
+        let quality = parse_finite_float(record.quality).ok_or_else(|| {
+            format!(
+                "QUAL {:?} is not a finite number or `.`",
+                String::from_utf8_lossy(record.quality)
+            )
+        })?;
+        write_python_float(out, quality);
+    }
+    out.extend_from_slice(b",\"info\":{");
+    if record.info != b"." {
+        let entries: Vec<(&[u8], Option<&[u8]>)> = record
+            .info
+            .split(|&b| b == b';')
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| match entry.iter().position(|&b| b == b'=') {
+                Some(equals) => (&entry[..equals], Some(&entry[equals + 1..])),
+                None => (entry, None),
+            })
+            .collect();
+        for (i, (key, value)) in dict_entries(entries).into_iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_string(out, key).map_err(|_| not_utf8("INFO"))?;
+            out.push(b':');
+            match value {
+                Some(value) => write_string(out, value).map_err(|_| not_utf8("INFO"))?,
+                None => out.extend_from_slice(b"true"),
+            }
+        }
+    }
+    out.extend_from_slice(b"}}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::split_record;
+
+    fn float(value: f64) -> String {
+        let mut out = Vec::new();
+        write_python_float(&mut out, value);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn floats_like_python_repr() {
+        // Expected values are what CPython 3 prints for repr(float(text)).
+        let cases = [
+            (50.0, "50.0"),
+            (29.5, "29.5"),
+            (99.99, "99.99"),
+            (0.00001, "1e-05"),
+            (0.0001, "0.0001"),
+            (1e3, "1000.0"),
+            (1.5e16, "1.5e+16"),
+            (1e16, "1e+16"),
+            (1e15, "1000000000000000.0"),
+            (9999999999999998.0, "9999999999999998.0"),
+            (123456789.125, "123456789.125"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (1e-300, "1e-300"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (5e-324, "5e-324"),
+            (-2.5, "-2.5"),
+            (-0.0, "-0.0"),
+            (0.0, "0.0"),
+            (1.0, "1.0"),
+            (0.15, "0.15"),
+            (123e-7, "1.23e-05"),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(float(value), expected, "{value:e}");
+        }
+    }
+
+    fn string(text: &[u8]) -> String {
+        let mut out = Vec::new();
+        write_string(&mut out, text).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn strings_like_python_json() {
+        assert_eq!(string(b"plain"), "\"plain\"");
+        assert_eq!(string(b"a\"b\\c"), r#""a\"b\\c""#);
+        assert_eq!(
+            string(b"\x01\x1f\x7f\t\n\r\x08\x0c"),
+            "\"\\u0001\\u001f\x7f\\t\\n\\r\\b\\f\""
+        );
+        assert_eq!(string("Zürich µ 日本".as_bytes()), "\"Zürich µ 日本\"");
+        assert_eq!(
+            string("a\u{2028}b\u{2029}".as_bytes()),
+            "\"a\\u2028b\\u2029\""
+        );
+        assert_eq!(string("\u{2027}".as_bytes()), "\"\u{2027}\"");
+        assert!(write_string(&mut Vec::new(), b"\xff").is_err());
+    }
+
+    fn render(line: &str, schema: Schema) -> String {
+        let record = split_record(line.as_bytes(), Some(9)).unwrap();
+        let mut out = Vec::new();
+        write_record(
+            &mut out,
+            "chr19",
+            &record,
+            Rsid::parse_vcf_token(record.id),
+            schema,
+        )
+        .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_docs_example() {
+        let line = "chr19\t44908684\trs429358\tT\tC\t.\tPASS\tRAF=0.15\tGT:DS:GP\t0|1:1:0,1,0";
+        assert_eq!(
+            render(line, Schema::Docs),
+            r#"{"chromosome":"chr19","position":44908684,"rsid":"rs429358","ref":"T","alt":["C"],"genotype":{"GT":"0|1","DS":"1","GP":"0,1,0"},"quality":null,"info":{"RAF":"0.15"}}"#
+        );
+        assert_eq!(
+            render(line, Schema::Openapi),
+            r#"{"chromosome":"chr19","position":44908684,"rsid":"rs429358","ref":"T","alt":["C"],"genotype":{"GT":"0|1","DS":"1","GP":"0,1,0"},"genotype_confidence":1.0,"quality":null,"info":{"RAF":"0.15"}}"#
+        );
+    }
+
+    #[test]
+    fn python_dict_semantics_for_repeated_keys() {
+        let line = "19\t1\t.\tA\tG\t1e3\t.\tA=1;B;A=3;;C=\tGT:GT\t0|1:1|1";
+        assert!(render(line, Schema::Docs).ends_with(
+            r#""genotype":{"GT":"1|1"},"quality":1000.0,"info":{"A":"3","B":true,"C":""}}"#
+        ));
+        let many: Vec<String> = (0..40).map(|i| format!("K{i}={i}")).collect();
+        let line = format!("19\t1\t.\tA\tG\t.\t.\t{};K3=x\tGT\t0", many.join(";"));
+        let rendered = render(&line, Schema::Docs);
+        assert!(
+            rendered.contains(r#""K2":"2","K3":"x","K4":"4""#),
+            "{rendered}"
+        );
+    }
+
+    #[test]
+    fn genotype_confidence_edges() {
+        let confidence = |format_and_sample: &str| {
+            let line = format!("19\t1\t.\tA\tG\t.\t.\t.\t{format_and_sample}");
+            let rendered = render(&line, Schema::Openapi);
+            rendered
+                .split("\"genotype_confidence\":")
+                .nth(1)
+                .unwrap()
+                .split(',')
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(confidence("GT:GP\t0|0:0.9,0.05,0.05"), "0.9");
+        assert_eq!(confidence("GT:GP\t0|0"), "null");
+        assert_eq!(confidence("GT:GP\t0|0:."), "null");
+        assert_eq!(confidence("GT:GP\t0|0:.,0.2,."), "0.2");
+        assert_eq!(confidence("GT:DS\t0|0:0"), "null");
+    }
+}

@@ -1,0 +1,38 @@
+//! vcfq answers variant-level questions (a position, a window of up to 100 kb, a list
+//! of rsIDs) from one sample's local bgzipped, tabix-indexed GRCh38 VCF, with exactly
+//! the JSON bytes the hosted variant-level API returns for the same question.
+//!
+//! ```no_run
+//! use vcfq::{Request, ResponseOptions, Sample, SampleOptions};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let sample = Sample::open("testdata/NA12878.apoe.vcf.gz", &SampleOptions::default())?;
+//! let request = Request::parse("chromosome=chr19&position=44908684")?;
+//! let body = sample.respond(&request, &ResponseOptions::default())?;
+//! println!("{}", String::from_utf8(body)?);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Modules, one concern each: [`request`] (parsing and validation), `tabix` (the only
+//! code that touches htslib), `vcf` (sample requirements and header), `record` and
+//! `json` (record -> bytes), [`response`] (envelope and paging links), [`engine`]
+//! (the query engine tying them together).
+
+pub mod contig;
+pub mod engine;
+pub mod error;
+mod json;
+pub mod pretty;
+pub mod querystring;
+mod record;
+pub mod request;
+pub mod response;
+mod tabix;
+mod vcf;
+
+pub use contig::Contig;
+pub use engine::{Sample, SampleOptions};
+pub use error::{Error, ErrorClass, ErrorKind};
+pub use request::{Paging, Position, Query, Request, RequestError, Rsid};
+pub use response::{ResponseOptions, Schema};

@@ -1,0 +1,642 @@
+//! Requests: one sample question in exactly one query mode (point, range or rsID list),
+//! plus paging. Parsed from query-string pairs, validated per CONTRACT section 1.
+
+use std::fmt;
+
+use crate::contig::Contig;
+use crate::querystring::{parse_pairs, python_int};
+
+/// The widest range a request may span (`end_position - start_position`).
+pub const MAX_RANGE_SPAN: u64 = 100_000;
+/// The most rsIDs one request may name.
+pub const MAX_RSIDS: usize = 50;
+
+/// A 1-based position on a contig, like VCF POS. Never 0, so a 0-based value cannot pass
+/// for one; [`fetch_interval`] is the one conversion to htslib's 0-based coordinates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Position(u64);
+
+impl Position {
+    /// `None` for 0.
+    pub fn new(one_based: u64) -> Option<Position> {
+        (one_based >= 1).then_some(Position(one_based))
+    }
+
+    /// The 1-based value.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The 0-based, half-open interval `[start - 1, end)` that htslib's fetch takes for the
+/// 1-based inclusive positions `start..=end`.
+pub(crate) fn fetch_interval(start_position: Position, end_position: Position) -> (i64, i64) {
+    let to_i64 = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
+    (to_i64(start_position.get() - 1), to_i64(end_position.get()))
+}
+
+/// A dbSNP reference SNP id, `rs` followed by its number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Rsid(u64);
+
+impl Rsid {
+    /// The rs number.
+    pub fn number(self) -> u64 {
+        self.0
+    }
+
+    /// An rsID from its number; `None` for 0.
+    pub fn from_number(number: u64) -> Option<Rsid> {
+        (number >= 1).then_some(Rsid(number))
+    }
+
+    /// Parses a request token: `rs`/`RS`/`Rs` then 1 to 18 digits, no leading zero.
+    pub fn parse_request_token(token: &str) -> Option<Rsid> {
+        let prefix = token.get(..2)?;
+        let digits = &token[2..];
+        let valid = prefix.eq_ignore_ascii_case("rs")
+            && (1..=18).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0');
+        valid
+            .then(|| Rsid(digits.parse().unwrap_or(0)))
+            .filter(|rsid| rsid.0 != 0)
+    }
+
+    /// Parses a VCF ID token exactly: lowercase `rs` then digits (`rs429358`).
+    pub fn parse_vcf_token(token: &[u8]) -> Option<Rsid> {
+        let digits = token.strip_prefix(b"rs")?;
+        if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let number = std::str::from_utf8(digits).ok()?.parse().ok()?;
+        Rsid::from_number(number)
+    }
+}
+
+impl fmt::Display for Rsid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "rs{}", self.0)
+    }
+}
+
+/// The question asked, in one of the three modes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Query {
+    /// Records whose POS is `position`.
+    Point {
+        chromosome: &'static Contig,
+        position: Position,
+    },
+    /// Records with `start_position <= POS <= end_position`.
+    Range {
+        chromosome: &'static Contig,
+        start_position: Position,
+        end_position: Position,
+    },
+    /// Records for these rsIDs, in this order (duplicates removed).
+    Rsid { rsids: Vec<Rsid> },
+}
+
+/// Which page of the matching records to return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Paging {
+    /// At most this many records; `None` for all of them.
+    pub limit: Option<u64>,
+    /// Skip this many records first.
+    pub offset: u64,
+}
+
+/// A validated request: the query, the paging, and the query parameters as given
+/// (the `openapi` profile builds its `next`/`previous` links from them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub query: Query,
+    pub paging: Paging,
+    parameters: Vec<(String, String)>,
+}
+
+const MODES_ALLOWED: &str = "give exactly one query mode: chromosome + position (point), \
+     chromosome + start_position + end_position (range), or rsid (comma-separated rsIDs)";
+
+/// Why a request is invalid (a "400"). The message names what was given and what is allowed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    #[error("no query given: {MODES_ALLOWED}")]
+    NoQuery,
+    #[error("parameters of more than one query mode given ({}): {MODES_ALLOWED}", .given.join(", "))]
+    MixedModes { given: Vec<&'static str> },
+    #[error("incomplete {mode} query: got {}, missing {}; {MODES_ALLOWED}", .given.join(", "), .missing.join(" and "))]
+    IncompleteMode {
+        mode: &'static str,
+        given: Vec<&'static str>,
+        missing: Vec<&'static str>,
+    },
+    #[error(
+        "invalid chromosome {given:?}: {}chromosome must be one of chr1..chr22, chrX, chrY, chrM (GRCh38 names with the chr prefix, case-sensitive)",
+        .suggestion.map(|name| format!("did you mean {name:?}? ")).unwrap_or_default()
+    )]
+    Chromosome {
+        given: String,
+        suggestion: Option<&'static str>,
+    },
+    #[error("invalid {parameter} {given:?}: must be a base-10 integer >= 1 (digits only: no sign, decimal point or separators)")]
+    NotAPosition {
+        parameter: &'static str,
+        given: String,
+    },
+    #[error(
+        "invalid {parameter} {given}: beyond the end of {chromosome} (GRCh38 length {length})"
+    )]
+    BeyondContig {
+        parameter: &'static str,
+        given: String,
+        chromosome: &'static str,
+        length: u64,
+    },
+    #[error("invalid range: start_position {start_position} is greater than end_position {end_position}")]
+    RangeReversed {
+        start_position: u64,
+        end_position: u64,
+    },
+    #[error("invalid range: end_position - start_position is {span} bp; the maximum is {MAX_RANGE_SPAN} bp")]
+    RangeTooWide { span: u64 },
+    #[error("invalid rsid: {count} rsIDs given; the maximum is {MAX_RSIDS}")]
+    TooManyRsids { count: usize },
+    #[error("invalid rsid: empty entry at position {index} of the comma-separated list")]
+    EmptyRsid { index: usize },
+    #[error("invalid rsid {given:?}: must be rs followed by 1 to 18 digits without leading zeros (e.g. rs429358)")]
+    InvalidRsid { given: String },
+}
+
+const MODE_PARAMETERS: [&str; 5] = [
+    "chromosome",
+    "position",
+    "start_position",
+    "end_position",
+    "rsid",
+];
+
+impl Request {
+    /// Parses a query string such as `chromosome=chr19&position=44908684` (a leading `?`
+    /// is allowed), decoded as the hosted service decodes it.
+    pub fn parse(query_string: &str) -> Result<Request, RequestError> {
+        Request::from_parameters(parse_pairs(
+            query_string.strip_prefix('?').unwrap_or(query_string),
+        ))
+    }
+
+    /// Validates decoded query parameters. When a name is repeated its last value counts,
+    /// as in Django's `QueryDict`; names vcfq does not know are ignored.
+    pub fn from_parameters(parameters: Vec<(String, String)>) -> Result<Request, RequestError> {
+        let value = |name: &str| {
+            parameters
+                .iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let given: Vec<&'static str> = MODE_PARAMETERS
+            .into_iter()
+            .filter(|name| value(name).is_some())
+            .collect();
+        let has = |name: &str| given.contains(&name);
+
+        let point = has("position");
+        let range = has("start_position") || has("end_position");
+        let rsid = has("rsid");
+        if (rsid && given.len() > 1) || (point && range) {
+            return Err(RequestError::MixedModes { given });
+        }
+        let query = if rsid {
+            Query::Rsid {
+                rsids: parse_rsids(value("rsid").unwrap_or_default())?,
+            }
+        } else if point {
+            if !has("chromosome") {
+                return Err(RequestError::IncompleteMode {
+                    mode: "point",
+                    given,
+                    missing: vec!["chromosome"],
+                });
+            }
+            let chromosome = parse_chromosome(value("chromosome").unwrap_or_default())?;
+            let position = parse_position(
+                "position",
+                value("position").unwrap_or_default(),
+                chromosome,
+            )?;
+            Query::Point {
+                chromosome,
+                position,
+            }
+        } else if range {
+            let missing: Vec<&'static str> = ["chromosome", "start_position", "end_position"]
+                .into_iter()
+                .filter(|name| !has(name))
+                .collect();
+            if !missing.is_empty() {
+                return Err(RequestError::IncompleteMode {
+                    mode: "range",
+                    given,
+                    missing,
+                });
+            }
+            let chromosome = parse_chromosome(value("chromosome").unwrap_or_default())?;
+            let start_position = parse_position(
+                "start_position",
+                value("start_position").unwrap_or_default(),
+                chromosome,
+            )?;
+            let end_position = parse_position(
+                "end_position",
+                value("end_position").unwrap_or_default(),
+                chromosome,
+            )?;
+            if start_position > end_position {
+                return Err(RequestError::RangeReversed {
+                    start_position: start_position.get(),
+                    end_position: end_position.get(),
+                });
+            }
+            let span = end_position.get() - start_position.get();
+            if span > MAX_RANGE_SPAN {
+                return Err(RequestError::RangeTooWide { span });
+            }
+            Query::Range {
+                chromosome,
+                start_position,
+                end_position,
+            }
+        } else if has("chromosome") {
+            return Err(RequestError::IncompleteMode {
+                mode: "point or range",
+                given,
+                missing: vec!["position (point)", "start_position + end_position (range)"],
+            });
+        } else {
+            return Err(RequestError::NoQuery);
+        };
+        let paging = Paging {
+            limit: value("limit").and_then(parse_limit),
+            offset: value("offset").map_or(0, parse_offset),
+        };
+        Ok(Request {
+            query,
+            paging,
+            parameters,
+        })
+    }
+
+    /// The request's query parameters as given, in order.
+    pub fn parameters(&self) -> &[(String, String)] {
+        &self.parameters
+    }
+}
+
+/// `limit` as Django REST framework's limit/offset paginator reads it: a positive integer,
+/// otherwise ignored (no limit). Values past `u64::MAX` are taken as `u64::MAX`.
+fn parse_limit(text: &str) -> Option<u64> {
+    python_int(text)
+        .filter(|&value| value > 0)
+        .map(|value| u64::try_from(value).unwrap_or(u64::MAX))
+}
+
+/// `offset` likewise: a non-negative integer, otherwise 0.
+fn parse_offset(text: &str) -> u64 {
+    python_int(text)
+        .filter(|&value| value >= 0)
+        .map_or(0, |value| u64::try_from(value).unwrap_or(u64::MAX))
+}
+
+fn parse_chromosome(given: &str) -> Result<&'static Contig, RequestError> {
+    Contig::from_canonical_name(given).ok_or_else(|| RequestError::Chromosome {
+        given: given.to_string(),
+        suggestion: Contig::suggestion_for(given).map(|contig| contig.name),
+    })
+}
+
+fn parse_position(
+    parameter: &'static str,
+    given: &str,
+    chromosome: &'static Contig,
+) -> Result<Position, RequestError> {
+    if given.is_empty() || !given.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(RequestError::NotAPosition {
+            parameter,
+            given: given.to_string(),
+        });
+    }
+    let beyond = || RequestError::BeyondContig {
+        parameter,
+        given: given.to_string(),
+        chromosome: chromosome.name,
+        length: chromosome.length,
+    };
+    // Digits only, so the one parse failure left is overflow: far beyond any contig.
+    let value: u64 = given.parse().map_err(|_| beyond())?;
+    let position = Position::new(value).ok_or_else(|| RequestError::NotAPosition {
+        parameter,
+        given: given.to_string(),
+    })?;
+    if value > chromosome.length {
+        return Err(beyond());
+    }
+    Ok(position)
+}
+
+fn parse_rsids(list: &str) -> Result<Vec<Rsid>, RequestError> {
+    let tokens: Vec<&str> = list
+        .split(',')
+        .map(|token| token.trim_matches(|c: char| c.is_ascii_whitespace()))
+        .collect();
+    if tokens.len() > MAX_RSIDS {
+        return Err(RequestError::TooManyRsids {
+            count: tokens.len(),
+        });
+    }
+    let mut rsids: Vec<Rsid> = Vec::with_capacity(tokens.len());
+    for (index, token) in tokens.iter().enumerate() {
+        if token.is_empty() {
+            return Err(RequestError::EmptyRsid { index: index + 1 });
+        }
+        let rsid = Rsid::parse_request_token(token).ok_or_else(|| RequestError::InvalidRsid {
+            given: token.to_string(),
+        })?;
+        if !rsids.contains(&rsid) {
+            rsids.push(rsid);
+        }
+    }
+    Ok(rsids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(query: &str) -> RequestError {
+        Request::parse(query).expect_err(query)
+    }
+
+    #[test]
+    fn point_and_range() {
+        let request = Request::parse("chromosome=chr19&position=44908684").unwrap();
+        let chr19 = Contig::from_canonical_name("chr19").unwrap();
+        assert_eq!(
+            request.query,
+            Query::Point {
+                chromosome: chr19,
+                position: Position(44_908_684)
+            }
+        );
+        assert_eq!(request.paging, Paging::default());
+        let request = Request::parse(
+            "?chromosome=chr19&start_position=44905000&end_position=44910000&limit=2&offset=1",
+        )
+        .unwrap();
+        assert_eq!(
+            request.query,
+            Query::Range {
+                chromosome: chr19,
+                start_position: Position(44_905_000),
+                end_position: Position(44_910_000)
+            }
+        );
+        assert_eq!(
+            request.paging,
+            Paging {
+                limit: Some(2),
+                offset: 1
+            }
+        );
+    }
+
+    #[test]
+    fn modes() {
+        assert_eq!(err(""), RequestError::NoQuery);
+        assert_eq!(err("limit=5"), RequestError::NoQuery);
+        assert!(matches!(
+            err("chromosome=chr1&position=5&start_position=1"),
+            RequestError::MixedModes { .. }
+        ));
+        assert!(matches!(
+            err("rsid=rs1&chromosome=chr1"),
+            RequestError::MixedModes { .. }
+        ));
+        assert!(matches!(
+            err("position=5"),
+            RequestError::IncompleteMode { mode: "point", .. }
+        ));
+        assert!(matches!(
+            err("chromosome=chr1"),
+            RequestError::IncompleteMode { .. }
+        ));
+        let missing = err("chromosome=chr1&start_position=5");
+        assert_eq!(
+            missing,
+            RequestError::IncompleteMode {
+                mode: "range",
+                given: vec!["chromosome", "start_position"],
+                missing: vec!["end_position"]
+            }
+        );
+        assert!(missing.to_string().contains("missing end_position"));
+    }
+
+    #[test]
+    fn chromosomes() {
+        assert_eq!(
+            err("chromosome=19&position=1"),
+            RequestError::Chromosome {
+                given: "19".into(),
+                suggestion: Some("chr19")
+            }
+        );
+        assert!(err("chromosome=19&position=1")
+            .to_string()
+            .contains("did you mean \"chr19\""));
+        assert_eq!(
+            err("chromosome=chr23&position=1"),
+            RequestError::Chromosome {
+                given: "chr23".into(),
+                suggestion: None
+            }
+        );
+        assert_eq!(
+            err("chromosome=chrMT&position=1"),
+            RequestError::Chromosome {
+                given: "chrMT".into(),
+                suggestion: Some("chrM")
+            }
+        );
+    }
+
+    #[test]
+    fn positions() {
+        for bad in ["", "+5", "-5", "5.0", "1,000", "1_000", " 5", "0x10", "٥"] {
+            let mut query = String::from("chromosome=chr19&position=");
+            crate::querystring::quote_plus_into(&mut query, bad);
+            assert!(
+                matches!(
+                    Request::parse(&query),
+                    Err(RequestError::NotAPosition { .. })
+                ),
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(
+            err("chromosome=chr19&position=0"),
+            RequestError::NotAPosition { .. }
+        ));
+        assert!(matches!(
+            err("chromosome=chr19&position=58617617"),
+            RequestError::BeyondContig { .. }
+        ));
+        assert!(matches!(
+            err("chromosome=chr19&position=99999999999999999999999"),
+            RequestError::BeyondContig { .. }
+        ));
+        assert!(Request::parse("chromosome=chr19&position=58617616").is_ok());
+        assert!(Request::parse("chromosome=chrM&position=16569").is_ok());
+        assert!(Request::parse("chromosome=chr19&position=007").is_ok());
+    }
+
+    #[test]
+    fn ranges() {
+        assert!(Request::parse("chromosome=chr1&start_position=1&end_position=100001").is_ok());
+        assert_eq!(
+            err("chromosome=chr1&start_position=1&end_position=100002"),
+            RequestError::RangeTooWide { span: 100_001 }
+        );
+        assert_eq!(
+            err("chromosome=chr1&start_position=10&end_position=9"),
+            RequestError::RangeReversed {
+                start_position: 10,
+                end_position: 9
+            }
+        );
+        assert!(Request::parse("chromosome=chr1&start_position=10&end_position=10").is_ok());
+    }
+
+    #[test]
+    fn rsids() {
+        let request = Request::parse("rsid=rs429358,%20RS7412%20,Rs1801133,rs429358").unwrap();
+        let numbers: Vec<u64> = match request.query {
+            Query::Rsid { rsids } => rsids.into_iter().map(Rsid::number).collect(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(numbers, vec![429_358, 7412, 1_801_133]);
+        assert_eq!(err("rsid=rs1,,rs2"), RequestError::EmptyRsid { index: 2 });
+        assert_eq!(err("rsid="), RequestError::EmptyRsid { index: 1 });
+        for bad in [
+            "rs",
+            "rs01",
+            "rs0",
+            "rs1234567890123456789",
+            "r1",
+            "1",
+            "rs1a",
+            "rs-1",
+        ] {
+            assert_eq!(
+                err(&format!("rsid={bad}")),
+                RequestError::InvalidRsid { given: bad.into() },
+                "{bad}"
+            );
+        }
+        assert!(Request::parse("rsid=rs123456789012345678").is_ok());
+        let fifty: Vec<String> = (1..=50).map(|n| format!("rs{n}")).collect();
+        assert!(Request::parse(&format!("rsid={}", fifty.join(","))).is_ok());
+        let fifty_one: Vec<String> = (1..=51).map(|n| format!("rs{n}")).collect();
+        assert_eq!(
+            err(&format!("rsid={}", fifty_one.join(","))),
+            RequestError::TooManyRsids { count: 51 }
+        );
+    }
+
+    #[test]
+    fn paging_like_drf() {
+        let paging = |query: &str| {
+            Request::parse(&format!("chromosome=chr1&position=1&{query}"))
+                .unwrap()
+                .paging
+        };
+        assert_eq!(
+            paging("limit=0"),
+            Paging {
+                limit: None,
+                offset: 0
+            }
+        );
+        assert_eq!(
+            paging("limit=-1&offset=-1"),
+            Paging {
+                limit: None,
+                offset: 0
+            }
+        );
+        assert_eq!(
+            paging("limit=abc&offset=x"),
+            Paging {
+                limit: None,
+                offset: 0
+            }
+        );
+        assert_eq!(
+            paging("limit=+5&offset=0"),
+            Paging {
+                limit: Some(5),
+                offset: 0
+            }
+        );
+        assert_eq!(
+            paging("limit=1_0&offset=%203%20"),
+            Paging {
+                limit: Some(10),
+                offset: 3
+            }
+        );
+        assert_eq!(
+            paging("limit=1&limit=2"),
+            Paging {
+                limit: Some(2),
+                offset: 0
+            }
+        );
+    }
+
+    #[test]
+    fn last_value_wins() {
+        let request = Request::parse("chromosome=chr2&position=1&chromosome=chr19").unwrap();
+        assert!(
+            matches!(request.query, Query::Point { chromosome, .. } if chromosome.name == "chr19")
+        );
+    }
+
+    #[test]
+    fn fetch_interval_is_zero_based_half_open() {
+        let one = Position::new(1).unwrap();
+        assert_eq!(fetch_interval(one, one), (0, 1));
+        let p = Position::new(44_908_684).unwrap();
+        assert_eq!(fetch_interval(p, p), (44_908_683, 44_908_684));
+        assert!(Position::new(0).is_none());
+    }
+
+    #[test]
+    fn vcf_rsid_tokens() {
+        assert_eq!(
+            Rsid::parse_vcf_token(b"rs429358").map(Rsid::number),
+            Some(429_358)
+        );
+        assert_eq!(Rsid::parse_vcf_token(b"RS429358"), None);
+        assert_eq!(Rsid::parse_vcf_token(b"rs"), None);
+        assert_eq!(Rsid::parse_vcf_token(b"rs12a"), None);
+        assert_eq!(Rsid::parse_vcf_token(b"16:31087868:C:G"), None);
+    }
+}

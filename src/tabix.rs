@@ -1,0 +1,239 @@
+//! The one room where htslib lives. It opens a bgzipped VCF with an explicit tabix/CSI
+//! index and hands out header bytes and record lines as plain Rust slices.
+//!
+//! rust-htslib's safe `tbx::Reader` panics on non-UTF-8 lines, unknown read errors and
+//! names with NUL, and dereferences a null file handle when the open fails, so this module
+//! wraps the raw bindings it re-exports instead. Callers check that the file and index
+//! exist before anything here runs; nothing from htslib leaves this module.
+
+use std::ffi::{CStr, CString};
+use std::os::raw::{c_int, c_void};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::ptr;
+use std::sync::Once;
+
+use rust_htslib::htslib as hts;
+
+/// htslib's `HTS_POS_MAX`: the end of any contig.
+const HTS_POS_MAX: i64 = ((i32::MAX as i64) << 32) | i32::MAX as i64;
+
+/// A reader over one indexed VCF. It owns its htslib handles; it may move to another
+/// thread between uses but is used by one thread at a time (`&mut self`).
+pub(crate) struct TabixReader {
+    file: *mut hts::htsFile,
+    index: *mut hts::tbx_t,
+    iterator: *mut hts::hts_itr_t,
+    line: hts::kstring_t,
+}
+
+// SAFETY: the handles are owned exclusively by this value, htslib keeps no thread-local
+// state for them, and every use goes through `&mut self`, so no two threads touch them
+// at once. The value is never shared (`Sync` is not implemented).
+unsafe impl Send for TabixReader {}
+
+fn quiet_htslib() {
+    static QUIET: Once = Once::new();
+    // A library never prints: htslib's own messages would go to stderr; vcfq's errors
+    // say what failed instead.
+    QUIET.call_once(|| unsafe { hts::hts_set_log_level(hts::htsLogLevel_HTS_LOG_OFF) });
+}
+
+fn c_path(path: &Path) -> Result<CString, String> {
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| "the path contains a NUL byte".to_string())
+}
+
+impl TabixReader {
+    /// Opens `vcf` with the index at `index_path`. Both must exist (checked by the caller).
+    pub(crate) fn open(vcf: &Path, index_path: &Path) -> Result<TabixReader, String> {
+        quiet_htslib();
+        let vcf_c = c_path(vcf)?;
+        let index_c = c_path(index_path)?;
+        // SAFETY: valid NUL-terminated strings; a null result is handled.
+        let file = unsafe { hts::hts_open(vcf_c.as_ptr(), c"r".as_ptr()) };
+        if file.is_null() {
+            return Err("htslib could not open the file".to_string());
+        }
+        // SAFETY: as above; HTS_IDX_SILENT_FAIL only silences htslib's message.
+        let index = unsafe {
+            hts::tbx_index_load3(
+                vcf_c.as_ptr(),
+                index_c.as_ptr(),
+                hts::HTS_IDX_SILENT_FAIL as c_int,
+            )
+        };
+        let reader = TabixReader {
+            file,
+            index,
+            iterator: ptr::null_mut(),
+            line: hts::kstring_t {
+                l: 0,
+                m: 0,
+                s: ptr::null_mut(),
+            },
+        };
+        if index.is_null() {
+            return Err(format!(
+                "the index {} does not open as a tabix (.tbi) or CSI index",
+                index_path.display()
+            ));
+        }
+        Ok(reader)
+    }
+
+    /// The header: every leading line that starts with `#`, each ending in `\n`.
+    /// Call once, right after [`TabixReader::open`].
+    pub(crate) fn read_header(&mut self) -> Result<Vec<u8>, String> {
+        let mut header = Vec::new();
+        loop {
+            // SAFETY: file and line are owned and valid; htslib grows `line` as needed.
+            let status = unsafe { hts::hts_getline(self.file, b'\n' as c_int, &mut self.line) };
+            if status == -1 {
+                break;
+            }
+            if status < -1 {
+                return Err(
+                    "the header could not be read (truncated or corrupt compressed data)"
+                        .to_string(),
+                );
+            }
+            let line = self.current_line();
+            if line.first() != Some(&b'#') {
+                break;
+            }
+            header.extend_from_slice(line);
+            header.push(b'\n');
+        }
+        Ok(header)
+    }
+
+    /// Names of the sequences the index has records for, in index order (tid order).
+    pub(crate) fn sequence_names(&self) -> Vec<Vec<u8>> {
+        let mut count: c_int = 0;
+        // SAFETY: index is valid; the returned array (not its strings) is ours to free.
+        let names = unsafe { hts::tbx_seqnames(self.index, &mut count) };
+        if names.is_null() {
+            return Vec::new();
+        }
+        let list = (0..usize::try_from(count).unwrap_or(0))
+            // SAFETY: `count` entries, each a NUL-terminated string owned by the index.
+            .map(|i| unsafe { CStr::from_ptr(*names.add(i)) }.to_bytes().to_vec())
+            .collect();
+        // SAFETY: allocated by htslib with malloc.
+        unsafe { libc::free(names as *mut c_void) };
+        list
+    }
+
+    /// The index's id for a sequence name, if it has one.
+    pub(crate) fn sequence_id(&self, name: &[u8]) -> Option<i32> {
+        let name = CString::new(name).ok()?;
+        // SAFETY: valid index and string.
+        let id = unsafe { hts::tbx_name2id(self.index, name.as_ptr()) };
+        (id >= 0).then_some(id)
+    }
+
+    /// The compressed file offset at which the index says the sequence's records start.
+    /// Used to check that the index belongs to this file before trusting it.
+    pub(crate) fn first_block_offset(&self, sequence_id: i32) -> Option<u64> {
+        // SAFETY: valid index; the iterator is destroyed before returning.
+        unsafe {
+            let iterator = hts::hts_itr_query(
+                (*self.index).idx,
+                sequence_id,
+                0,
+                HTS_POS_MAX,
+                Some(hts::tbx_readrec),
+            );
+            if iterator.is_null() {
+                return None;
+            }
+            let offset = ((*iterator).n_off > 0 && !(*iterator).off.is_null())
+                .then(|| (*(*iterator).off).u >> 16);
+            hts::hts_itr_destroy(iterator);
+            offset
+        }
+    }
+
+    /// Positions the reader on the records of `sequence_id` that overlap the 0-based,
+    /// half-open interval `[start, end)`.
+    pub(crate) fn fetch(&mut self, sequence_id: i32, start: i64, end: i64) -> Result<(), String> {
+        self.drop_iterator();
+        // SAFETY: valid index; a null iterator is handled.
+        let iterator = unsafe {
+            hts::hts_itr_query(
+                (*self.index).idx,
+                sequence_id,
+                start,
+                end,
+                Some(hts::tbx_readrec),
+            )
+        };
+        if iterator.is_null() {
+            return Err(format!(
+                "htslib could not query sequence {sequence_id} at {start}-{end}"
+            ));
+        }
+        self.iterator = iterator;
+        Ok(())
+    }
+
+    /// The next record line of the current fetch, without its newline; `None` at the end.
+    pub(crate) fn next_line(&mut self) -> Result<Option<&[u8]>, String> {
+        if self.iterator.is_null() {
+            return Ok(None);
+        }
+        // SAFETY: all handles are valid and owned; tbx_readrec writes into `line`.
+        let status = unsafe {
+            hts::hts_itr_next(
+                hts::hts_get_bgzfp(self.file),
+                self.iterator,
+                &mut self.line as *mut hts::kstring_t as *mut c_void,
+                self.index as *mut c_void,
+            )
+        };
+        match status {
+            -1 => Ok(None),
+            s if s < -1 => {
+                self.drop_iterator();
+                Err("reading a record failed: the compressed data is truncated or corrupt, or the index does not match the file".to_string())
+            }
+            _ => Ok(Some(self.current_line())),
+        }
+    }
+
+    fn current_line(&self) -> &[u8] {
+        if self.line.s.is_null() {
+            return &[];
+        }
+        // SAFETY: htslib keeps `l` bytes valid at `s` until the next read into `line`,
+        // and the returned borrow ends before any `&mut self` call.
+        unsafe { std::slice::from_raw_parts(self.line.s as *const u8, self.line.l) }
+    }
+
+    fn drop_iterator(&mut self) {
+        if !self.iterator.is_null() {
+            // SAFETY: created by hts_itr_query and not yet destroyed.
+            unsafe { hts::hts_itr_destroy(self.iterator) };
+            self.iterator = ptr::null_mut();
+        }
+    }
+}
+
+impl Drop for TabixReader {
+    fn drop(&mut self) {
+        self.drop_iterator();
+        // SAFETY: each handle is owned, valid or null, and released once.
+        unsafe {
+            if !self.index.is_null() {
+                hts::tbx_destroy(self.index);
+            }
+            if !self.file.is_null() {
+                hts::hts_close(self.file);
+            }
+            if !self.line.s.is_null() {
+                libc::free(self.line.s as *mut c_void);
+            }
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! Opening a sample's VCF: the requirements of CONTRACT section 6 (bgzip, a fresh index
+//! that opens and belongs to the file, GRCh38 contig lengths), checked with plain file
+//! I/O before htslib sees anything, and the header facts a query needs.
+
+use std::fs::{self, File};
+use std::io::{ErrorKind as IoErrorKind, Read};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use crate::contig::Contig;
+use crate::error::{Error, ErrorKind};
+use crate::tabix::TabixReader;
+
+/// What opening a VCF established.
+pub(crate) struct OpenedVcf {
+    pub index_path: PathBuf,
+    /// For each primary contig (by [`Contig::ordinal`]), the index's ids of the sequence
+    /// names that mean it (usually one: `chr19`, `19` or `NC_000019.10`).
+    pub sequence_ids: Vec<Vec<(i32, Vec<u8>)>>,
+    /// 0-based column of the chosen sample, `None` for a sites-only VCF.
+    pub sample_column: Option<usize>,
+    pub sample_name: Option<String>,
+    /// The reader used for the checks, ready for a first query.
+    pub reader: TabixReader,
+}
+
+const REINDEX: &str = "re-index it with `tabix -f -p vcf FILE` (or `bcftools index -f -t FILE`)";
+
+/// Opens `path`, checking every sample requirement. `vcf_sample` picks the genotype column.
+pub(crate) fn open_vcf(path: &Path, vcf_sample: Option<&str>) -> Result<OpenedVcf, Error> {
+    let metadata = fs::metadata(path).map_err(|error| match error.kind() {
+        IoErrorKind::NotFound => ErrorKind::VcfNotFound {
+            path: path.to_path_buf(),
+        }
+        .into(),
+        _ => Error::io(format!("reading {}", path.display()), error),
+    })?;
+    if !metadata.is_file() {
+        return Err(Error::requirement(
+            path,
+            "is not a regular file; give the path of a bgzipped VCF",
+        ));
+    }
+    check_bgzf(path)?;
+    let index_path = find_fresh_index(path, &metadata)?;
+
+    let mut reader = TabixReader::open(path, &index_path)
+        .map_err(|message| Error::requirement(path, format!("{message}; {REINDEX}")))?;
+    let header = reader
+        .read_header()
+        .map_err(|message| Error::corrupt(path, message))?;
+    let samples = check_header(path, &header)?;
+
+    let mut sequence_ids: Vec<Vec<(i32, Vec<u8>)>> = vec![Vec::new(); Contig::all().len()];
+    for name in reader.sequence_names() {
+        let Some(contig) = Contig::from_any_name(&name) else {
+            continue;
+        };
+        let Some(id) = reader.sequence_id(&name) else {
+            continue;
+        };
+        check_index_points_into_file(path, &index_path, &reader, id, metadata.len())?;
+        sequence_ids[contig.ordinal()].push((id, name));
+    }
+
+    let (sample_column, sample_name) = match vcf_sample {
+        Some(wanted) => {
+            match samples.iter().position(|name| name == wanted) {
+                Some(i) => (Some(9 + i), Some(wanted.to_string())),
+                None => {
+                    let listed: Vec<&str> = samples.iter().take(10).map(String::as_str).collect();
+                    let more = if samples.len() > 10 {
+                        format!(" and {} more", samples.len() - 10)
+                    } else {
+                        String::new()
+                    };
+                    let message = if samples.is_empty() {
+                        format!("has no sample {wanted:?}: it is a sites-only VCF with no sample columns")
+                    } else {
+                        format!(
+                            "has no sample {wanted:?}; its samples are: {}{more}",
+                            listed.join(", ")
+                        )
+                    };
+                    return Err(ErrorKind::UnknownVcfSample {
+                        path: path.to_path_buf(),
+                        message,
+                    }
+                    .into());
+                }
+            }
+        }
+        None => (samples.first().map(|_| 9), samples.first().cloned()),
+    };
+    Ok(OpenedVcf {
+        index_path,
+        sequence_ids,
+        sample_column,
+        sample_name,
+        reader,
+    })
+}
+
+/// BGZF is gzip with an extra field `BC`; plain gzip cannot be indexed by tabix.
+fn check_bgzf(path: &Path) -> Result<(), Error> {
+    let mut head = [0u8; 18];
+    let mut file = File::open(path)
+        .map_err(|error| Error::io(format!("opening {}", path.display()), error))?;
+    let mut filled = 0;
+    while filled < head.len() {
+        match file.read(&mut head[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(error) if error.kind() == IoErrorKind::Interrupted => {}
+            Err(error) => return Err(Error::io(format!("reading {}", path.display()), error)),
+        }
+    }
+    if filled < 2 || head[..2] != [0x1f, 0x8b] {
+        return Err(Error::requirement(
+            path,
+            "is not bgzip-compressed: compress it with `bgzip FILE` and index the result with `tabix -p vcf FILE.gz`",
+        ));
+    }
+    let is_bgzf =
+        filled == 18 && head[2] == 8 && head[3] & 4 != 0 && head[12] == b'B' && head[13] == b'C';
+    if !is_bgzf {
+        return Err(Error::requirement(
+            path,
+            "is gzip-compressed but not with bgzip (BGZF), so it cannot be indexed: recompress it with \
+             `zcat FILE | bgzip -c > NEW.vcf.gz` and index that with `tabix -p vcf NEW.vcf.gz`",
+        ));
+    }
+    Ok(())
+}
+
+/// `FILE.tbi`, else `FILE.csi` (htslib's order); it must not be older than the VCF.
+/// Like htslib, times are compared in whole seconds.
+fn find_fresh_index(path: &Path, vcf_metadata: &fs::Metadata) -> Result<PathBuf, Error> {
+    let with_suffix = |suffix: &str| {
+        let mut name = path.as_os_str().to_os_string();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    let candidates = [with_suffix(".tbi"), with_suffix(".csi")];
+    let Some((index_path, index_metadata)) = candidates.iter().find_map(|candidate| {
+        fs::metadata(candidate)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| (candidate.clone(), m))
+    }) else {
+        return Err(Error::requirement(
+            path,
+            format!(
+                "has no index: neither {} nor {} exists; create one with `tabix -p vcf FILE`",
+                candidates[0].display(),
+                candidates[1].display()
+            ),
+        ));
+    };
+    let seconds = |metadata: &fs::Metadata| {
+        metadata
+            .modified()
+            .ok()
+            .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |age| age.as_secs())
+    };
+    if seconds(&index_metadata) < seconds(vcf_metadata) {
+        return Err(Error::requirement(
+            path,
+            format!("its index {} is older than the VCF (the VCF changed after it was indexed); {REINDEX}", index_path.display()),
+        ));
+    }
+    Ok(index_path)
+}
+
+/// A stale or foreign index points at offsets that are not BGZF blocks of this file;
+/// htslib would then fail (or read garbage) on the first query. Check the first block
+/// of each primary contig up front.
+fn check_index_points_into_file(
+    path: &Path,
+    index_path: &Path,
+    reader: &TabixReader,
+    id: i32,
+    file_size: u64,
+) -> Result<(), Error> {
+    let Some(offset) = reader.first_block_offset(id) else {
+        return Ok(());
+    };
+    let mut magic = [0u8; 4];
+    let points_at_block = offset < file_size
+        && File::open(path)
+            .and_then(|file| file.read_exact_at(&mut magic, offset))
+            .is_ok()
+        && magic == [0x1f, 0x8b, 8, 4];
+    if !points_at_block {
+        return Err(Error::requirement(
+            path,
+            format!(
+                "its index {} does not match the file (it points at byte {offset}, which is not the start of a \
+                 compressed block): the index belongs to another file or an older version of this one; {REINDEX}",
+                index_path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks `##contig` lengths against GRCh38 and returns the sample names.
+fn check_header(path: &Path, header: &[u8]) -> Result<Vec<String>, Error> {
+    let mut samples = None;
+    for line in header.split(|&b| b == b'\n') {
+        if let Some(fields) = line.strip_prefix(b"##contig=<") {
+            let fields = fields.strip_suffix(b">").unwrap_or(fields);
+            let value = |key: &[u8]| {
+                fields.split(|&b| b == b',').find_map(|field| {
+                    field
+                        .strip_prefix(key)
+                        .and_then(|rest| rest.strip_prefix(b"="))
+                })
+            };
+            let (Some(id), Some(length)) = (value(b"ID"), value(b"length")) else {
+                continue;
+            };
+            let Some(contig) = Contig::from_any_name(id) else {
+                continue;
+            };
+            let length_text = String::from_utf8_lossy(length);
+            if length_text.parse::<u64>().ok() != Some(contig.length) {
+                return Err(Error::requirement(
+                    path,
+                    format!(
+                        "is not on GRCh38: its ##contig {} has length {length_text}, but GRCh38 {} is {} bp long; \
+                         vcfq answers for GRCh38 samples only",
+                        String::from_utf8_lossy(id),
+                        contig.name,
+                        contig.length
+                    ),
+                ));
+            }
+        } else if let Some(columns) = line.strip_prefix(b"#CHROM") {
+            let names: Vec<String> = columns
+                .split(|&b| b == b'\t')
+                .skip(9)
+                .map(|name| String::from_utf8_lossy(name).into_owned())
+                .collect();
+            samples = Some(names);
+        }
+    }
+    samples
+        .ok_or_else(|| Error::corrupt(path, "the header has no #CHROM line; it is not a valid VCF"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_lengths_are_checked() {
+        let ok = b"##fileformat=VCFv4.2\n##contig=<ID=chr19,length=58617616>\n##contig=<ID=chrUn_x,length=5>\n##contig=<ID=7>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\tS2\n";
+        assert_eq!(check_header(Path::new("x"), ok).unwrap(), vec!["S1", "S2"]);
+        for contig in [
+            "<ID=19,length=59128983>",
+            "<ID=NC_000019.10,length=1>",
+            "<ID=MT,length=16571>",
+            "<ID=chr1,length=abc,assembly=b37>",
+        ] {
+            let header =
+                format!("##contig={contig}\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n");
+            let error = check_header(Path::new("x"), header.as_bytes()).unwrap_err();
+            assert!(error.to_string().contains("is not on GRCh38"), "{error}");
+        }
+        let sites_only = b"##contig=<ID=19,length=58617616,assembly=GRCh38>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n";
+        assert!(check_header(Path::new("x"), sites_only).unwrap().is_empty());
+        assert!(check_header(Path::new("x"), b"##fileformat=VCFv4.2\n").is_err());
+    }
+}
