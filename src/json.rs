@@ -73,15 +73,31 @@ pub(crate) fn write_python_float(out: &mut Vec<u8>, value: f64) {
         });
         return;
     }
-    // Rust's `{:e}` also prints the shortest round-trip digits: `-1.5e16`, `1e-5`.
-    let scientific = format!("{value:e}");
+    // Rust's `{:e}` prints the shortest round-trip digits (`-1.5e16`, `1e-5`) but breaks
+    // ties between two equally short candidates upwards; Python takes the one nearest the
+    // exact value, ties to even. Re-rounding the exact value to that many digits does so.
+    let shortest = format!("{value:e}");
+    let significant = shortest
+        .split('e')
+        .next()
+        .unwrap_or("")
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .count();
+    let scientific = format!(
+        "{value:.precision$e}",
+        precision = significant.saturating_sub(1)
+    );
     let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
     let exponent: i32 = exponent.parse().unwrap_or(0);
     let (negative, mantissa) = match mantissa.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, mantissa),
     };
-    let digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).collect();
+    let mut digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).collect();
+    while digits.len() > 1 && digits.last() == Some(&b'0') {
+        digits.pop();
+    }
     if negative {
         out.push(b'-');
     }
@@ -310,10 +326,26 @@ mod tests {
             (1.0, "1.0"),
             (0.15, "0.15"),
             (123e-7, "1.23e-05"),
+            // A tie between two shortest candidates: Python rounds half to even.
+            (-888794700007997.25, "-888794700007997.2"),
         ];
         for (value, expected) in cases {
             assert_eq!(float(value), expected, "{value:e}");
         }
+    }
+
+    #[test]
+    fn floats_match_cpython_table() {
+        // 3,000 values with CPython's repr, from testdata/make-python-floats.py.
+        let table = include_str!("../testdata/python_float_repr.tsv");
+        let mut checked = 0;
+        for line in table.lines().filter(|line| !line.starts_with('#')) {
+            let (text, expected) = line.split_once('\t').unwrap();
+            let value = parse_finite_float(text.as_bytes()).unwrap();
+            assert_eq!(float(value), expected, "repr(float({text:?}))");
+            checked += 1;
+        }
+        assert_eq!(checked, 3000);
     }
 
     fn string(text: &[u8]) -> String {

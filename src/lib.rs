@@ -6,7 +6,7 @@
 //! use vcfq::{Request, ResponseOptions, Sample, SampleOptions};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let sample = Sample::open("testdata/NA12878.apoe.vcf.gz", &SampleOptions::default())?;
+//! let sample = Sample::open("testdata/apoe.vcf.gz", &SampleOptions::default())?;
 //! let request = Request::parse("chromosome=chr19&position=44908684")?;
 //! let body = sample.respond(&request, &ResponseOptions::default())?;
 //! println!("{}", String::from_utf8(body)?);

@@ -73,10 +73,10 @@ impl OutputArgs {
 #[derive(Args)]
 struct PagingArgs {
     /// Return at most N records (a positive integer).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = clap::value_parser!(u64).range(1..))]
     limit: Option<u64>,
     /// Skip the first N matching records.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     offset: Option<u64>,
 }
 
@@ -98,19 +98,19 @@ struct QueryArgs {
     #[command(flatten)]
     sample: SampleArgs,
     /// Contig, chr-prefixed: chr1..chr22, chrX, chrY, chrM.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     chromosome: Option<String>,
     /// 1-based position (point query).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     position: Option<String>,
     /// 1-based start of the range, inclusive.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     start_position: Option<String>,
     /// 1-based end of the range, inclusive (at most 100000 past the start).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     end_position: Option<String>,
     /// Comma-separated rsIDs (1 to 50).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     rsid: Option<String>,
     #[command(flatten)]
     paging: PagingArgs,
@@ -203,13 +203,15 @@ fn run_query(args: QueryArgs) -> Result<(), Failure> {
         }
     }
     parameters.extend(args.paging.parameters());
-    let request = Request::from_parameters(parameters).map_err(Error::from)?;
+    // The sample first, then the request, as the hosted API looks a sample up before it
+    // reads the query parameters.
     let sample = Sample::open(
         &args.sample.vcf,
         &SampleOptions {
             vcf_sample: args.sample.vcf_sample,
         },
     )?;
+    let request = Request::from_parameters(parameters).map_err(Error::from)?;
     let mut body = sample.respond(&request, &args.output.options())?;
     if args.pretty {
         body = vcfq::pretty::indent(&body);

@@ -1,0 +1,133 @@
+//! `vcfq batch`: one response line per request line, errors in-band, a closed pipe ends quietly.
+
+use std::io::Write;
+use std::process::Stdio;
+
+use crate::util::{query, testdata, vcfq};
+
+fn batch(vcf: &str, input: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut child = vcfq()
+        .args(["batch", "--vcf", testdata(vcf).to_str().unwrap()])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn one_line_per_request_and_the_same_bytes_as_query() {
+    let requests = [
+        "chromosome=chr19&position=44908684",
+        "chromosome=chr19&start_position=44905000&end_position=44910000&limit=2",
+        "?chromosome=chr1&position=11796321\r",
+        "",
+        "chromosome=19&position=5",
+        "rsid=rs429358",
+        "chromosome=chr2&position=5",
+    ];
+    let (code, stdout, stderr) = batch("apoe.vcf.gz", &(requests.join("\n") + "\n"), &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), requests.len());
+    for (request, line) in requests.iter().zip(&lines).take(3) {
+        let single = query(&testdata("apoe.vcf.gz"), &[request.trim_end()]).1;
+        assert_eq!(format!("{line}\n"), single, "{request}");
+    }
+    assert!(
+        lines[3].starts_with("{\"detail\":\"no query given"),
+        "{}",
+        lines[3]
+    );
+    assert!(
+        lines[4].starts_with("{\"detail\":\"invalid chromosome \\\"19\\\""),
+        "{}",
+        lines[4]
+    );
+    assert!(lines[5].contains("--dbsnp DIR"), "{}", lines[5]);
+    assert_eq!(lines[6], "{\"meta\":{\"count\":0},\"results\":[]}");
+}
+
+#[test]
+fn requests_file_and_default_paging() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("requests.txt");
+    std::fs::write(&file, "chromosome=chr19&start_position=44905000&end_position=44912000\nchromosome=chr19&start_position=44905000&end_position=44912000&limit=3\n").unwrap();
+    let output = vcfq()
+        .args([
+            "batch",
+            "--vcf",
+            testdata("apoe.vcf.gz").to_str().unwrap(),
+            "--requests",
+            file.to_str().unwrap(),
+            "--limit",
+            "1",
+            "--schema",
+            "openapi",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines[0]["meta"]["count"], 6);
+    assert_eq!(
+        lines[0]["results"].as_array().unwrap().len(),
+        1,
+        "--limit is the default"
+    );
+    assert_eq!(
+        lines[1]["results"].as_array().unwrap().len(),
+        3,
+        "a line's own limit wins"
+    );
+    assert_eq!(lines[1]["meta"]["next"], "http://127.0.0.1:8080?chromosome=chr19&end_position=44912000&limit=3&offset=3&start_position=44905000");
+}
+
+#[test]
+fn a_bad_sample_fails_before_reading_requests() {
+    let (code, stdout, stderr) = batch(
+        "edge/plain-gzip.vcf.gz",
+        "chromosome=chr19&position=1\n",
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert_eq!(stdout, "");
+    assert!(stderr.contains("not with bgzip"), "{stderr}");
+}
+
+#[test]
+fn closed_pipe_ends_quietly() {
+    let mut child = vcfq()
+        .args(["batch", "--vcf", testdata("apoe.vcf.gz").to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end of stdout at once, then send plenty of work.
+    drop(child.stdout.take());
+    let mut stdin = child.stdin.take().unwrap();
+    let line = "chromosome=chr19&start_position=44900000&end_position=44912000\n".repeat(2000);
+    let _ = stdin.write_all(line.as_bytes());
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}

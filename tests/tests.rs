@@ -1,0 +1,10 @@
+//! Integration tests: the real `vcfq` binary and library on the files in `testdata/`.
+
+mod batch;
+mod cli;
+mod edge;
+mod files;
+mod golden;
+mod library;
+mod selfcheck;
+mod util;
