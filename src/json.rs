@@ -6,58 +6,69 @@ use crate::record::RecordColumns;
 use crate::request::Rsid;
 use crate::response::Schema;
 
+/// Bytes that a JSON string cannot hold as they are, plus 0xE2, the lead byte of
+/// U+2028 and U+2029, which Django REST framework escapes too.
+const NEEDS_CARE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = true;
+        byte += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table[0xe2] = true;
+    table
+};
+
 /// Appends `text` as a JSON string the way `json.dumps(ensure_ascii=False)` does, plus
-/// Django REST framework's escaping of U+2028 and U+2029. Fails on invalid UTF-8.
-pub(crate) fn write_string(out: &mut Vec<u8>, text: &[u8]) -> Result<(), ()> {
-    let text = std::str::from_utf8(text).map_err(|_| ())?;
-    out.push(b'"');
+/// Django REST framework's escaping of U+2028 and U+2029.
+pub(crate) fn write_string(out: &mut Vec<u8>, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = text.as_bytes();
+    out.push(b'"');
     let mut clean_from = 0;
-    for (i, &byte) in bytes.iter().enumerate() {
-        let escape: Option<&[u8]> = match byte {
-            b'"' => Some(b"\\\""),
-            b'\\' => Some(b"\\\\"),
-            b'\n' => Some(b"\\n"),
-            b'\r' => Some(b"\\r"),
-            b'\t' => Some(b"\\t"),
-            0x08 => Some(b"\\b"),
-            0x0c => Some(b"\\f"),
-            0x00..=0x1f => None,
-            // U+2028 and U+2029 are E2 80 A8 / E2 80 A9; DRF writes them as \u escapes.
-            0xe2 if bytes.get(i + 1) == Some(&0x80)
-                && matches!(bytes.get(i + 2), Some(0xa8 | 0xa9)) =>
-            {
-                None
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        if !NEEDS_CARE[usize::from(byte)] {
+            i += 1;
+            continue;
+        }
+        let (escape, width): (&[u8], usize) = match byte {
+            b'"' => (b"\\\"", 1),
+            b'\\' => (b"\\\\", 1),
+            b'\n' => (b"\\n", 1),
+            b'\r' => (b"\\r", 1),
+            b'\t' => (b"\\t", 1),
+            0x08 => (b"\\b", 1),
+            0x0c => (b"\\f", 1),
+            // U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
+            0xe2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xa8) => {
+                (b"\\u2028", 3)
             }
-            _ => continue,
+            0xe2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xa9) => {
+                (b"\\u2029", 3)
+            }
+            0xe2 => {
+                i += 1;
+                continue;
+            }
+            _ => (&[], 1),
         };
         out.extend_from_slice(&bytes[clean_from..i]);
-        match escape {
-            Some(sequence) => {
-                out.extend_from_slice(sequence);
-                clean_from = i + 1;
-            }
-            None if byte == 0xe2 => {
-                out.extend_from_slice(if bytes[i + 2] == 0xa8 {
-                    b"\\u2028"
-                } else {
-                    b"\\u2029"
-                });
-                clean_from = i + 3;
-            }
-            None => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(byte >> 4)]);
-                out.push(HEX[usize::from(byte & 15)]);
-                clean_from = i + 1;
-            }
+        if escape.is_empty() {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(byte >> 4)]);
+            out.push(HEX[usize::from(byte & 15)]);
+        } else {
+            out.extend_from_slice(escape);
         }
+        i += width;
+        clean_from = i;
     }
-    // A U+2028 escape may have consumed bytes past `i`; `clean_from` tracks that.
-    out.extend_from_slice(&bytes[clean_from.min(bytes.len())..]);
+    out.extend_from_slice(&bytes[clean_from..]);
     out.push(b'"');
-    Ok(())
 }
 
 /// Appends a finite float as Python's `repr(float)` writes it: the shortest digits that
@@ -147,54 +158,89 @@ pub(crate) fn parse_finite_float(text: &[u8]) -> Option<f64> {
     value.is_finite().then_some(value)
 }
 
-/// Keys and values in the order a Python dict built from them keeps: a repeated key
-/// stays at its first place and takes its last value.
-fn dict_entries<V: Copy>(mut entries: Vec<(&[u8], V)>) -> Vec<(&[u8], V)> {
-    let has_duplicates = if entries.len() <= 16 {
-        entries
-            .iter()
-            .enumerate()
-            .any(|(i, (key, _))| entries[..i].iter().any(|(other, _)| other == key))
-    } else {
-        let mut keys: Vec<&[u8]> = entries.iter().map(|(key, _)| *key).collect();
-        keys.sort_unstable();
-        keys.windows(2).any(|pair| pair[0] == pair[1])
-    };
-    if has_duplicates {
-        let mut merged: Vec<(&[u8], V)> = Vec::with_capacity(entries.len());
-        for (key, value) in entries.drain(..) {
-            match merged.iter_mut().find(|(existing, _)| *existing == key) {
-                Some(slot) => slot.1 = value,
-                None => merged.push((key, value)),
-            }
+/// Writes `{"key":value,...}` with the semantics of a Python dict built from the
+/// entries: a repeated key stays at its first place and takes its last value. The common
+/// case (no repeats) streams with no allocation; a 1024-bit filter of key hashes finds
+/// candidate repeats, confirmed against the earlier keys.
+fn write_dict<'a, V: Copy, I: Iterator<Item = (&'a str, V)>>(
+    out: &mut Vec<u8>,
+    entries: impl Fn() -> I,
+    write_value: impl Fn(&mut Vec<u8>, V),
+) {
+    let start = out.len();
+    out.push(b'{');
+    let mut seen = [0u64; 16];
+    for (index, (key, value)) in entries().enumerate() {
+        let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3)
+        });
+        let bit = (hash % 1024) as usize;
+        if seen[bit / 64] & (1 << (bit % 64)) != 0
+            && entries().take(index).any(|(earlier, _)| earlier == key)
+        {
+            out.truncate(start);
+            return write_merged_dict(out, entries(), write_value);
         }
-        return merged;
+        seen[bit / 64] |= 1 << (bit % 64);
+        if index > 0 {
+            out.push(b',');
+        }
+        write_string(out, key);
+        out.push(b':');
+        write_value(out, value);
     }
-    entries
+    out.push(b'}');
+}
+
+fn write_merged_dict<'a, V: Copy>(
+    out: &mut Vec<u8>,
+    entries: impl Iterator<Item = (&'a str, V)>,
+    write_value: impl Fn(&mut Vec<u8>, V),
+) {
+    let mut merged: Vec<(&str, V)> = Vec::new();
+    for (key, value) in entries {
+        match merged.iter_mut().find(|(existing, _)| *existing == key) {
+            Some(slot) => slot.1 = value,
+            None => merged.push((key, value)),
+        }
+    }
+    out.push(b'{');
+    for (index, (key, value)) in merged.into_iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        write_string(out, key);
+        out.push(b':');
+        write_value(out, value);
+    }
+    out.push(b'}');
 }
 
 /// The sample's FORMAT fields as `(key, raw value)` in FORMAT order. Keys dropped at the
 /// end of the sample column are left out (values beyond the keys are ignored). `None`
 /// when the record has no genotype data (no FORMAT, FORMAT `.`, or no sample column).
-fn genotype_entries<'a>(record: &RecordColumns<'a>) -> Option<Vec<(&'a [u8], &'a [u8])>> {
-    let format = record
-        .format
-        .filter(|format| !format.is_empty() && *format != b".")?;
-    let sample = record.sample?;
-    let pairs = format
-        .split(|&b| b == b':')
-        .zip(sample.split(|&b| b == b':'))
-        .collect();
-    Some(dict_entries(pairs))
+fn genotype_entries<'a>(
+    format: Option<&'a str>,
+    sample: Option<&'a str>,
+) -> Option<impl Iterator<Item = (&'a str, &'a str)> + Clone> {
+    let format = format.filter(|format| !format.is_empty() && *format != ".")?;
+    Some(format.split(':').zip(sample?.split(':')))
 }
 
-/// The largest GP posterior, for the `openapi` profile's `genotype_confidence`.
-fn genotype_confidence(genotype: Option<&[(&[u8], &[u8])]>) -> Option<f64> {
-    let (_, probabilities) = genotype?.iter().find(|(key, _)| *key == b"GP")?;
+/// The largest GP posterior, for the `openapi` profile's `genotype_confidence`. With a
+/// repeated GP key the last one counts, as in the `genotype` object.
+fn genotype_confidence<'a>(
+    genotype: Option<impl Iterator<Item = (&'a str, &'a str)>>,
+) -> Option<f64> {
+    let (_, probabilities) = genotype?.filter(|(key, _)| *key == "GP").last()?;
     probabilities
-        .split(|&b| b == b',')
-        .filter_map(parse_finite_float)
+        .split(',')
+        .filter_map(|value| parse_finite_float(value.as_bytes()))
         .reduce(f64::max)
+}
+
+fn column_text<'a>(column: &'a [u8], name: &str) -> Result<&'a str, String> {
+    std::str::from_utf8(column).map_err(|_| format!("the {name} column is not valid UTF-8"))
 }
 
 /// Appends one RECORD object. `chromosome` is the canonical name; `rsid` is the
@@ -206,9 +252,29 @@ pub(crate) fn write_record(
     rsid: Option<Rsid>,
     schema: Schema,
 ) -> Result<(), String> {
-    let not_utf8 = |column: &str| format!("the {column} column is not valid UTF-8");
+    let reference_bases = column_text(record.reference_bases, "REF")?;
+    let alternate_bases = column_text(record.alternate_bases, "ALT")?;
+    let info = column_text(record.info, "INFO")?;
+    let format = record
+        .format
+        .map(|format| column_text(format, "FORMAT"))
+        .transpose()?;
+    let sample = record
+        .sample
+        .map(|sample| column_text(sample, "sample"))
+        .transpose()?;
+    let quality = match record.quality {
+        b"." => None,
+        text => Some(parse_finite_float(text).ok_or_else(|| {
+            format!(
+                "QUAL {:?} is not a finite number or `.`",
+                String::from_utf8_lossy(text)
+            )
+        })?),
+    };
+
     out.extend_from_slice(b"{\"chromosome\":");
-    write_string(out, chromosome.as_bytes()).map_err(|_| not_utf8("CHROM"))?;
+    write_string(out, chromosome);
     out.extend_from_slice(b",\"position\":");
     out.extend_from_slice(record.position.to_string().as_bytes());
     out.extend_from_slice(b",\"rsid\":");
@@ -217,76 +283,52 @@ pub(crate) fn write_record(
         None => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(b",\"ref\":");
-    write_string(out, record.reference_bases).map_err(|_| not_utf8("REF"))?;
+    write_string(out, reference_bases);
     out.extend_from_slice(b",\"alt\":[");
-    if record.alternate_bases != b"." {
-        for (i, allele) in record.alternate_bases.split(|&b| b == b',').enumerate() {
+    if alternate_bases != "." {
+        for (i, allele) in alternate_bases.split(',').enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            write_string(out, allele).map_err(|_| not_utf8("ALT"))?;
+            write_string(out, allele);
         }
     }
     out.extend_from_slice(b"],\"genotype\":");
-    let genotype = genotype_entries(record);
-    match &genotype {
+    match genotype_entries(format, sample) {
         None => out.extend_from_slice(b"null"),
-        Some(entries) => {
-            out.push(b'{');
-            for (i, (key, value)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_string(out, key).map_err(|_| not_utf8("FORMAT"))?;
-                out.push(b':');
-                write_string(out, value).map_err(|_| not_utf8("sample"))?;
-            }
-            out.push(b'}');
-        }
+        Some(entries) => write_dict(
+            out,
+            || entries.clone(),
+            |out, value| write_string(out, value),
+        ),
     }
     if schema == Schema::Openapi {
         out.extend_from_slice(b",\"genotype_confidence\":");
-        match genotype_confidence(genotype.as_deref()) {
+        match genotype_confidence(genotype_entries(format, sample)) {
             Some(confidence) => write_python_float(out, confidence),
             None => out.extend_from_slice(b"null"),
         }
     }
     out.extend_from_slice(b",\"quality\":");
-    if record.quality == b"." {
-        out.extend_from_slice(b"null");
-    } else {
-        let quality = parse_finite_float(record.quality).ok_or_else(|| {
-            format!(
-                "QUAL {:?} is not a finite number or `.`",
-                String::from_utf8_lossy(record.quality)
-            )
-        })?;
-        write_python_float(out, quality);
+    match quality {
+        Some(quality) => write_python_float(out, quality),
+        None => out.extend_from_slice(b"null"),
     }
-    out.extend_from_slice(b",\"info\":{");
-    if record.info != b"." {
-        let entries: Vec<(&[u8], Option<&[u8]>)> = record
-            .info
-            .split(|&b| b == b';')
+    out.extend_from_slice(b",\"info\":");
+    let info_entries = || {
+        let text = if info == "." { "" } else { info };
+        text.split(';')
             .filter(|entry| !entry.is_empty())
-            .map(|entry| match entry.iter().position(|&b| b == b'=') {
-                Some(equals) => (&entry[..equals], Some(&entry[equals + 1..])),
+            .map(|entry| match entry.split_once('=') {
+                Some((key, value)) => (key, Some(value)),
                 None => (entry, None),
             })
-            .collect();
-        for (i, (key, value)) in dict_entries(entries).into_iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write_string(out, key).map_err(|_| not_utf8("INFO"))?;
-            out.push(b':');
-            match value {
-                Some(value) => write_string(out, value).map_err(|_| not_utf8("INFO"))?,
-                None => out.extend_from_slice(b"true"),
-            }
-        }
-    }
-    out.extend_from_slice(b"}}");
+    };
+    write_dict(out, info_entries, |out, value| match value {
+        Some(value) => write_string(out, value),
+        None => out.extend_from_slice(b"true"),
+    });
+    out.push(b'}');
     Ok(())
 }
 
@@ -351,7 +393,7 @@ mod tests {
 
     fn string(text: &[u8]) -> String {
         let mut out = Vec::new();
-        write_string(&mut out, text).unwrap();
+        write_string(&mut out, std::str::from_utf8(text).unwrap());
         String::from_utf8(out).unwrap()
     }
 
@@ -369,7 +411,10 @@ mod tests {
             "\"a\\u2028b\\u2029\""
         );
         assert_eq!(string("\u{2027}".as_bytes()), "\"\u{2027}\"");
-        assert!(write_string(&mut Vec::new(), b"\xff").is_err());
+        assert_eq!(
+            string("€\u{2027}\u{2028}\u{2029}\u{2029}x".as_bytes()),
+            "\"€\u{2027}\\u2028\\u2029\\u2029x\""
+        );
     }
 
     fn render(line: &str, schema: Schema) -> String {

@@ -64,12 +64,7 @@ pub(crate) fn write_head(
         for (name, link) in [("next", next), ("previous", previous)] {
             out.extend_from_slice(format!(",\"{name}\":").as_bytes());
             match link {
-                Some(url) => {
-                    // Links are built from percent-encoded ASCII plus the base URL.
-                    if crate::json::write_string(out, url.as_bytes()).is_err() {
-                        out.extend_from_slice(b"null");
-                    }
-                }
+                Some(url) => crate::json::write_string(out, &url),
                 None => out.extend_from_slice(b"null"),
             }
         }
@@ -132,8 +127,7 @@ pub(crate) fn page_links(
 /// The body of an error response, `{"detail":"<message>"}`, as the hosted API writes it.
 pub fn error_body(message: &str) -> Vec<u8> {
     let mut body = b"{\"detail\":".to_vec();
-    // A Rust string is valid UTF-8, so this cannot fail.
-    let _ = crate::json::write_string(&mut body, message.as_bytes());
+    crate::json::write_string(&mut body, message);
     body.push(b'}');
     body
 }
