@@ -296,11 +296,7 @@ pub(crate) fn write_record(
     out.extend_from_slice(b"],\"genotype\":");
     match genotype_entries(format, sample) {
         None => out.extend_from_slice(b"null"),
-        Some(entries) => write_dict(
-            out,
-            || entries.clone(),
-            |out, value| write_string(out, value),
-        ),
+        Some(entries) => write_dict(out, || entries.clone(), write_string),
     }
     if schema == Schema::Openapi {
         out.extend_from_slice(b",\"genotype_confidence\":");
