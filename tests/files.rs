@@ -307,3 +307,49 @@ fn truncated_file_is_an_internal_error() {
         1
     );
 }
+
+#[test]
+fn one_contig_under_two_names_answers_in_file_order() {
+    let body = query_json(
+        &testdata("edge/two_names.vcf.gz"),
+        &[
+            "--chromosome",
+            "chr19",
+            "--start-position",
+            "1",
+            "--end-position",
+            "200",
+        ],
+    );
+    let genotypes: Vec<&str> = body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["genotype"]["GT"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        genotypes,
+        vec!["0|1", "1|1", "0|0"],
+        "records named 19 first, then chr19, as in the file"
+    );
+    assert_eq!(
+        query_json(
+            &testdata("edge/two_names.vcf.gz"),
+            &["--chromosome", "chr19", "--position", "100"]
+        )["meta"]["count"],
+        2
+    );
+}
+
+#[test]
+fn crlf_line_ends_are_not_part_of_values() {
+    let (code, stdout, _) = query(
+        &testdata("edge/crlf.vcf.gz"),
+        &["--chromosome", "chr19", "--position", "100"],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(
+        stdout,
+        "{\"meta\":{\"count\":1},\"results\":[{\"chromosome\":\"chr19\",\"position\":100,\"rsid\":\"rs5\",\"ref\":\"A\",\"alt\":[\"G\"],\"genotype\":{\"GT\":\"0|1\",\"DS\":\"1\"},\"quality\":50.0,\"info\":{\"AF\":\"0.5\"}}]}\n"
+    );
+}
