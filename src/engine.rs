@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::contig::Contig;
+use crate::dbsnp::RsidMap;
 use crate::error::{Error, ErrorKind};
 use crate::json::write_record;
 use crate::record::{chromosome_and_position, split_record};
@@ -34,24 +35,36 @@ pub struct Sample {
     readers: Mutex<Vec<TabixReader>>,
 }
 
-/// Matching record lines kept for the page being answered, in one buffer.
+/// Where a record may be in the file: (index sequence id, POS, contig). Sorting by the
+/// first two gives file order.
+type Place = (i32, u64, &'static Contig);
+
+/// Record lines kept for the page being answered, in one buffer, each with its contig.
 #[derive(Default)]
 struct PageLines {
     bytes: Vec<u8>,
     ends: Vec<usize>,
+    contigs: Vec<&'static Contig>,
 }
 
 impl PageLines {
-    fn push(&mut self, line: &[u8]) {
+    fn push(&mut self, contig: &'static Contig, line: &[u8]) {
         self.bytes.extend_from_slice(line);
         self.ends.push(self.bytes.len());
+        self.contigs.push(contig);
     }
 
-    fn iter(&self) -> impl Iterator<Item = &[u8]> {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        starts
-            .zip(self.ends.iter().copied())
-            .map(|(start, end)| &self.bytes[start..end])
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, index: usize) -> (&'static Contig, &[u8]) {
+        let start = if index == 0 { 0 } else { self.ends[index - 1] };
+        (self.contigs[index], &self.bytes[start..self.ends[index]])
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&'static Contig, &[u8])> {
+        (0..self.len()).map(|index| self.get(index))
     }
 }
 
@@ -128,34 +141,47 @@ impl Sample {
         options: &ResponseOptions,
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
-        let (chromosome, start_position, end_position) = match &request.query {
+        let mut page = PageLines::default();
+        let count = match &request.query {
             Query::Point {
                 chromosome,
                 position,
-            } => (*chromosome, *position, *position),
+            } => {
+                self.collect_window(chromosome, *position, *position, request.paging, &mut page)?
+            }
             Query::Range {
                 chromosome,
                 start_position,
                 end_position,
-            } => (*chromosome, *start_position, *end_position),
-            Query::Rsid { .. } => return Err(ErrorKind::NoDbsnpMap.into()),
+            } => self.collect_window(
+                chromosome,
+                *start_position,
+                *end_position,
+                request.paging,
+                &mut page,
+            )?,
+            Query::Rsid { rsids } => {
+                let map = options.dbsnp.as_deref().ok_or(ErrorKind::NoDbsnpMap)?;
+                self.collect_rsids(map, rsids, request.paging, &mut page)?
+            }
         };
-        let mut page = PageLines::default();
-        let count = self.collect_page(
-            chromosome,
-            start_position,
-            end_position,
-            request.paging,
-            &mut page,
-        )?;
         write_head(out, count, options, request.parameters(), request.paging);
-        for (i, line) in page.iter().enumerate() {
+        for (i, (chromosome, line)) in page.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
             let record = split_record(line, self.sample_column)
                 .map_err(|message| self.corrupt_at(chromosome, line, &message))?;
-            let rsid = first_rsid(record.id);
+            let rsid = match (first_rsid(record.id), &options.dbsnp) {
+                (Some(rsid), _) => Some(rsid),
+                (None, Some(map)) => map.rsid_for_record(
+                    chromosome,
+                    record.position,
+                    record.reference_bases,
+                    record.alternate_bases.split(|&b| b == b','),
+                )?,
+                (None, None) => None,
+            };
             write_record(out, chromosome.name, &record, rsid, options.schema)
                 .map_err(|message| self.corrupt_at(chromosome, line, &message))?;
         }
@@ -163,9 +189,138 @@ impl Sample {
         Ok(())
     }
 
+    /// rsID mode (CONTRACT section 3): each rsID resolves through the map to its loci; a
+    /// record there matches when it has the same REF and an ALT dbSNP gives that rsID, or
+    /// when its ID column names the rsID. Results follow the request's order, each rsID's
+    /// records in file order, a record once. Each locus is read once, in file order.
+    fn collect_rsids(
+        &self,
+        map: &RsidMap,
+        rsids: &[Rsid],
+        paging: Paging,
+        page: &mut PageLines,
+    ) -> Result<u64, Error> {
+        // (requested, current, the file's (sequence id, POS) for each of its loci)
+        let mut targets: Vec<(Rsid, Rsid, Vec<Place>)> = Vec::new();
+        for &requested in rsids {
+            let Some((current, loci)) = map.resolve(requested)? else {
+                continue;
+            };
+            let mut places: Vec<Place> = loci
+                .iter()
+                .flat_map(|locus| {
+                    self.sequence_ids[locus.chromosome.ordinal()]
+                        .iter()
+                        .map(move |(id, _)| (*id, locus.position.get(), locus.chromosome))
+                })
+                .collect();
+            places.sort_by_key(|&(id, position, _)| (id, position));
+            places.dedup_by_key(|&mut (id, position, _)| (id, position));
+            targets.push((requested, current, places));
+        }
+        let mut wanted: Vec<Place> = targets
+            .iter()
+            .flat_map(|(_, _, places)| places.iter().copied())
+            .collect();
+        wanted.sort_by_key(|&(id, position, _)| (id, position));
+        wanted.dedup_by_key(|&mut (id, position, _)| (id, position));
+
+        // Read every wanted locus once: its records, in file order, into `found`.
+        let mut found = PageLines::default();
+        let mut ranges: Vec<((i32, u64), std::ops::Range<usize>)> =
+            Vec::with_capacity(wanted.len());
+        if !wanted.is_empty() {
+            self.with_reader(|reader| {
+                for &(sequence_id, position, contig) in &wanted {
+                    let start = found.len();
+                    let position = Position::new(position)
+                        .ok_or_else(|| Error::corrupt(map.dir(), "a locus at position 0"))?;
+                    let name = self.sequence_name(contig, sequence_id);
+                    self.read_window(
+                        reader,
+                        contig,
+                        sequence_id,
+                        name,
+                        position,
+                        position,
+                        |line| {
+                            found.push(contig, line);
+                            true
+                        },
+                    )?;
+                    ranges.push(((sequence_id, position.get()), start..found.len()));
+                }
+                Ok(())
+            })?;
+        }
+
+        let mut taken = vec![false; found.len()];
+        let mut order: Vec<usize> = Vec::new();
+        for (requested, current, places) in &targets {
+            for (sequence_id, position, contig) in places {
+                let Ok(slot) =
+                    ranges.binary_search_by_key(&(*sequence_id, *position), |(key, _)| *key)
+                else {
+                    continue;
+                };
+                for index in ranges[slot].1.clone() {
+                    if taken[index] {
+                        continue;
+                    }
+                    let (_, line) = found.get(index);
+                    let record = split_record(line, None)
+                        .map_err(|message| self.corrupt_at(contig, line, &message))?;
+                    let named = record
+                        .id
+                        .split(|&b| b == b';')
+                        .filter_map(Rsid::parse_vcf_token)
+                        .any(|rsid| rsid == *requested || rsid == *current);
+                    let mut matches = named;
+                    if !matches {
+                        for alternate in record.alternate_bases.split(|&b| b == b',') {
+                            if map
+                                .rsids_for_allele(
+                                    contig,
+                                    record.position,
+                                    record.reference_bases,
+                                    alternate,
+                                )?
+                                .contains(current)
+                            {
+                                matches = true;
+                                break;
+                            }
+                        }
+                    }
+                    if matches {
+                        taken[index] = true;
+                        order.push(index);
+                    }
+                }
+            }
+        }
+        let page_end = paging
+            .limit
+            .map_or(u64::MAX, |limit| paging.offset.saturating_add(limit));
+        for (rank, &index) in order.iter().enumerate() {
+            if (rank as u64) >= paging.offset && (rank as u64) < page_end {
+                let (contig, line) = found.get(index);
+                page.push(contig, line);
+            }
+        }
+        Ok(order.len() as u64)
+    }
+
+    fn sequence_name(&self, contig: &Contig, sequence_id: i32) -> &[u8] {
+        self.sequence_ids[contig.ordinal()]
+            .iter()
+            .find(|(id, _)| *id == sequence_id)
+            .map_or(&[][..], |(_, name)| name.as_slice())
+    }
+
     /// Counts the records with `start_position <= POS <= end_position` on `chromosome`
     /// (file order) and keeps the lines of the requested page.
-    fn collect_page(
+    fn collect_window(
         &self,
         chromosome: &'static Contig,
         start_position: Position,
@@ -180,37 +335,72 @@ impl Sample {
         let page_end = paging
             .limit
             .map_or(u64::MAX, |limit| paging.offset.saturating_add(limit));
-        let (fetch_start, fetch_end) = fetch_interval(start_position, end_position);
         self.with_reader(|reader| {
             let mut count = 0u64;
             for (sequence_id, sequence_name) in sequences {
-                reader.fetch(*sequence_id, fetch_start, fetch_end).map_err(|message| Error::corrupt(&self.path, message))?;
-                while let Some(line) = reader.next_line().map_err(|message| self.read_error(chromosome, start_position, &message))? {
-                    let (line_chromosome, position) =
-                        chromosome_and_position(line).map_err(|message| self.corrupt_at(chromosome, line, &message))?;
-                    if line_chromosome != sequence_name.as_slice() {
-                        return Err(Error::corrupt(
-                            &self.path,
-                            format!(
-                                "the index {} returned a {} record for {}: it does not match the file; re-index it with `tabix -f -p vcf FILE`",
-                                self.index_path.display(),
-                                String::from_utf8_lossy(line_chromosome),
-                                String::from_utf8_lossy(sequence_name)
-                            ),
-                        ));
-                    }
-                    // tabix also returns records that start earlier and overlap (deletions).
-                    if position < start_position.get() || position > end_position.get() {
-                        continue;
-                    }
-                    if count >= paging.offset && count < page_end {
-                        page.push(line);
-                    }
-                    count += 1;
-                }
+                self.read_window(
+                    reader,
+                    chromosome,
+                    *sequence_id,
+                    sequence_name,
+                    start_position,
+                    end_position,
+                    |line| {
+                        if count >= paging.offset && count < page_end {
+                            page.push(chromosome, line);
+                        }
+                        count += 1;
+                        true
+                    },
+                )?;
             }
             Ok(count)
         })
+    }
+
+    /// Feeds `keep` every record line of one index sequence whose POS is within
+    /// `start_position..=end_position`, in file order. tabix also returns records that start
+    /// earlier and overlap the window (deletions); they are skipped here.
+    #[allow(clippy::too_many_arguments)]
+    fn read_window(
+        &self,
+        reader: &mut TabixReader,
+        chromosome: &Contig,
+        sequence_id: i32,
+        sequence_name: &[u8],
+        start_position: Position,
+        end_position: Position,
+        mut keep: impl FnMut(&[u8]) -> bool,
+    ) -> Result<(), Error> {
+        let (fetch_start, fetch_end) = fetch_interval(start_position, end_position);
+        reader
+            .fetch(sequence_id, fetch_start, fetch_end)
+            .map_err(|message| Error::corrupt(&self.path, message))?;
+        while let Some(line) = reader
+            .next_line()
+            .map_err(|message| self.read_error(chromosome, start_position, &message))?
+        {
+            let (line_chromosome, position) = chromosome_and_position(line)
+                .map_err(|message| self.corrupt_at(chromosome, line, &message))?;
+            if line_chromosome != sequence_name {
+                return Err(Error::corrupt(
+                    &self.path,
+                    format!(
+                        "the index {} returned a {} record for {}: it does not match the file; re-index it with `tabix -f -p vcf FILE`",
+                        self.index_path.display(),
+                        String::from_utf8_lossy(line_chromosome),
+                        String::from_utf8_lossy(sequence_name)
+                    ),
+                ));
+            }
+            if position < start_position.get() || position > end_position.get() {
+                continue;
+            }
+            if !keep(line) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Runs `work` with a reader from the pool (or a new one). A reader that saw an error
@@ -288,13 +478,12 @@ mod tests {
 
     #[test]
     fn page_lines_keep_order() {
+        let chr1 = Contig::from_canonical_name("chr1").unwrap();
         let mut page = PageLines::default();
-        page.push(b"a");
-        page.push(b"");
-        page.push(b"ccc");
-        assert_eq!(
-            page.iter().collect::<Vec<_>>(),
-            vec![&b"a"[..], b"", b"ccc"]
-        );
+        page.push(chr1, b"a");
+        page.push(chr1, b"");
+        page.push(chr1, b"ccc");
+        let lines: Vec<&[u8]> = page.iter().map(|(_, line)| line).collect();
+        assert_eq!(lines, vec![&b"a"[..], b"", b"ccc"]);
     }
 }

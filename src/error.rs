@@ -65,6 +65,15 @@ pub enum ErrorKind {
     /// The file is unreadable, truncated or malformed.
     #[error("{}: {message}", path.display())]
     Corrupt { path: PathBuf, message: String },
+    /// The dbSNP map cannot be opened or read: missing, foreign, truncated or corrupt.
+    #[error("dbSNP map {}: {message}", path.display())]
+    DbsnpMap { path: PathBuf, message: String },
+    /// The dbSNP source (or merge history) given to `vcfq dbsnp build` is unusable.
+    #[error("{}: {message}", path.display())]
+    DbsnpInput { path: PathBuf, message: String },
+    /// The work was interrupted (Ctrl-C); temporary files were removed.
+    #[error("interrupted; no map was written and temporary files were removed")]
+    Interrupted,
     /// An I/O error outside any one file's content.
     #[error("{context}: {source}")]
     Io {
@@ -80,9 +89,13 @@ impl Error {
             ErrorKind::Request(_)
             | ErrorKind::NoDbsnpMap
             | ErrorKind::SampleRequirement { .. }
-            | ErrorKind::UnknownVcfSample { .. } => ErrorClass::BadRequest,
+            | ErrorKind::UnknownVcfSample { .. }
+            | ErrorKind::DbsnpInput { .. } => ErrorClass::BadRequest,
             ErrorKind::VcfNotFound { .. } => ErrorClass::NotFound,
-            ErrorKind::Corrupt { .. } | ErrorKind::Io { .. } => ErrorClass::Internal,
+            ErrorKind::Corrupt { .. }
+            | ErrorKind::Io { .. }
+            | ErrorKind::DbsnpMap { .. }
+            | ErrorKind::Interrupted => ErrorClass::Internal,
         }
     }
 

@@ -20,6 +20,7 @@
 //! (the query engine tying them together).
 
 pub mod contig;
+pub mod dbsnp;
 pub mod engine;
 pub mod error;
 mod json;
@@ -32,6 +33,7 @@ mod tabix;
 mod vcf;
 
 pub use contig::Contig;
+pub use dbsnp::RsidMap;
 pub use engine::{Sample, SampleOptions};
 pub use error::{Error, ErrorClass, ErrorKind};
 pub use request::{Paging, Position, Query, Request, RequestError, Rsid};

@@ -2,6 +2,9 @@
 //! and the `next`/`previous` links built as Django REST framework's limit/offset
 //! paginator builds them.
 
+use std::sync::Arc;
+
+use crate::dbsnp::RsidMap;
 use crate::querystring::{encode_sorted, parse_pairs};
 use crate::request::Paging;
 
@@ -31,13 +34,16 @@ impl std::str::FromStr for Schema {
 /// The default base URL of `openapi` links when there is no request URL (the CLI).
 pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8080";
 
-/// How to write responses.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How to answer requests.
+#[derive(Debug, Clone)]
 pub struct ResponseOptions {
     pub schema: Schema,
     /// The request URL without its query (`http://host/api/v2/sample-genomic-variants/ID`);
     /// `openapi` links are this URL with the request's query parameters, re-encoded.
     pub base_url: String,
+    /// The dbSNP map that resolves rsID queries and fills `rsid` for records whose ID
+    /// column has none. Without one, rsID queries are a bad request.
+    pub dbsnp: Option<Arc<RsidMap>>,
 }
 
 impl Default for ResponseOptions {
@@ -45,6 +51,7 @@ impl Default for ResponseOptions {
         ResponseOptions {
             schema: Schema::Docs,
             base_url: DEFAULT_BASE_URL.to_string(),
+            dbsnp: None,
         }
     }
 }

@@ -206,38 +206,39 @@ fn check_index_points_into_file(
     Ok(())
 }
 
+/// For a `##contig` header line whose contig is a GRCh38 primary contig under any of its
+/// names and whose length differs from GRCh38's, what is wrong; `None` otherwise.
+pub(crate) fn non_grch38_contig(line: &[u8]) -> Option<String> {
+    let fields = line.strip_prefix(b"##contig=<")?;
+    let fields = fields.strip_suffix(b">").unwrap_or(fields);
+    let value = |key: &[u8]| {
+        fields.split(|&b| b == b',').find_map(|field| {
+            field
+                .strip_prefix(key)
+                .and_then(|rest| rest.strip_prefix(b"="))
+        })
+    };
+    let contig = Contig::from_any_name(value(b"ID")?)?;
+    let length_text = String::from_utf8_lossy(value(b"length")?);
+    (length_text.parse::<u64>().ok() != Some(contig.length)).then(|| {
+        format!(
+            "its ##contig {} has length {length_text}, but GRCh38 {} is {} bp long",
+            String::from_utf8_lossy(value(b"ID").unwrap_or_default()),
+            contig.name,
+            contig.length
+        )
+    })
+}
+
 /// Checks `##contig` lengths against GRCh38 and returns the sample names.
 fn check_header(path: &Path, header: &[u8]) -> Result<Vec<String>, Error> {
     let mut samples = None;
     for line in header.split(|&b| b == b'\n') {
-        if let Some(fields) = line.strip_prefix(b"##contig=<") {
-            let fields = fields.strip_suffix(b">").unwrap_or(fields);
-            let value = |key: &[u8]| {
-                fields.split(|&b| b == b',').find_map(|field| {
-                    field
-                        .strip_prefix(key)
-                        .and_then(|rest| rest.strip_prefix(b"="))
-                })
-            };
-            let (Some(id), Some(length)) = (value(b"ID"), value(b"length")) else {
-                continue;
-            };
-            let Some(contig) = Contig::from_any_name(id) else {
-                continue;
-            };
-            let length_text = String::from_utf8_lossy(length);
-            if length_text.parse::<u64>().ok() != Some(contig.length) {
-                return Err(Error::requirement(
-                    path,
-                    format!(
-                        "is not on GRCh38: its ##contig {} has length {length_text}, but GRCh38 {} is {} bp long; \
-                         vcfq answers for GRCh38 samples only",
-                        String::from_utf8_lossy(id),
-                        contig.name,
-                        contig.length
-                    ),
-                ));
-            }
+        if let Some(problem) = non_grch38_contig(line) {
+            return Err(Error::requirement(
+                path,
+                format!("is not on GRCh38: {problem}; vcfq answers for GRCh38 samples only"),
+            ));
         } else if let Some(columns) = line.strip_prefix(b"#CHROM") {
             let names: Vec<String> = columns
                 .split(|&b| b == b'\t')

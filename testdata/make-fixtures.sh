@@ -31,3 +31,13 @@ cp "$shared/pharmcat/LICENSE" pharmcat/LICENSE
 chmod u+w pharmcat/*
 # Indexes must not be older than their VCFs.
 touch ./*.tbi edge/*.tbi edge/*.csi pharmcat/*.tbi pharmcat/*.csi
+
+# dbSNP map tests: real dbSNP excerpts (rsidx tests, NCBI tutorial) and crafted cases.
+for file in chr17-sample.vcf.gz chr4-sample-corrupted-ids.vcf.gz overlap.vcf.gz multiple_id.vcf.gz \
+            ncbi_b151_refseq_names.vcf seed_rsids.tsv rsidx.LICENSE; do
+  cp "$shared/dbsnp/$file" dbsnp/ && chmod u+w "dbsnp/$file"
+done
+bgzip -c dbsnp/crafted.vcf > dbsnp/crafted.vcf.gz
+bgzip -c dbsnp/crafted-sample.vcf > dbsnp/crafted-sample.vcf.gz
+tabix -f -p vcf dbsnp/crafted-sample.vcf.gz
+touch dbsnp/*.tbi

@@ -2,6 +2,7 @@
 
 mod batch;
 mod cli;
+mod dbsnp;
 mod edge;
 mod files;
 mod golden;

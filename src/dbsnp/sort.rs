@@ -1,0 +1,410 @@
+//! An external sort with a memory budget: records gather in memory, are sorted (on all
+//! cores) and deduplicated, spill to run files when the budget is reached, and come back
+//! as one sorted, deduplicated stream through a k-way merge.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use rayon::slice::ParallelSliceMut;
+
+/// A record the sorter can spill and read back.
+pub(crate) trait Record: Ord + Send + Sized {
+    /// Bytes this record holds in memory, for the budget.
+    fn memory_size(&self) -> usize;
+    fn write_to(&self, out: &mut impl Write) -> io::Result<()>;
+    /// `None` at the end of the run.
+    fn read_from(input: &mut impl Read) -> io::Result<Option<Self>>;
+}
+
+/// rs number and packed locus: sorts by rs, then locus.
+impl Record for u128 {
+    fn memory_size(&self) -> usize {
+        16
+    }
+
+    fn write_to(&self, out: &mut impl Write) -> io::Result<()> {
+        out.write_all(&self.to_le_bytes())
+    }
+
+    fn read_from(input: &mut impl Read) -> io::Result<Option<u128>> {
+        let mut bytes = [0u8; 16];
+        match read_exact_or_end(input, &mut bytes)? {
+            true => Ok(Some(u128::from_le_bytes(bytes))),
+            false => Ok(None),
+        }
+    }
+}
+
+/// An `alleles.fst` key and an rs number: sorts by key bytes, then rs. Keys of up to 23
+/// bytes (SNVs and short indels, nearly all of dbSNP) are stored inline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AlleleRecord {
+    key: KeyBytes,
+    pub rs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum KeyBytes {
+    Inline { length: u8, bytes: [u8; 23] },
+    Heap(Box<[u8]>),
+}
+
+impl AlleleRecord {
+    pub(crate) fn new(key: &[u8], rs: u64) -> AlleleRecord {
+        let key = if key.len() <= 23 {
+            let mut bytes = [0u8; 23];
+            bytes[..key.len()].copy_from_slice(key);
+            KeyBytes::Inline {
+                length: key.len() as u8,
+                bytes,
+            }
+        } else {
+            KeyBytes::Heap(key.into())
+        };
+        AlleleRecord { key, rs }
+    }
+
+    pub(crate) fn key(&self) -> &[u8] {
+        match &self.key {
+            KeyBytes::Inline { length, bytes } => &bytes[..usize::from(*length)],
+            KeyBytes::Heap(bytes) => bytes,
+        }
+    }
+}
+
+impl Ord for AlleleRecord {
+    fn cmp(&self, other: &AlleleRecord) -> std::cmp::Ordering {
+        self.key().cmp(other.key()).then(self.rs.cmp(&other.rs))
+    }
+}
+
+impl PartialOrd for AlleleRecord {
+    fn partial_cmp(&self, other: &AlleleRecord) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Record for AlleleRecord {
+    fn memory_size(&self) -> usize {
+        std::mem::size_of::<AlleleRecord>()
+            + if let KeyBytes::Heap(bytes) = &self.key {
+                bytes.len()
+            } else {
+                0
+            }
+    }
+
+    fn write_to(&self, out: &mut impl Write) -> io::Result<()> {
+        let key = self.key();
+        out.write_all(&(key.len() as u32).to_le_bytes())?;
+        out.write_all(key)?;
+        out.write_all(&self.rs.to_le_bytes())
+    }
+
+    fn read_from(input: &mut impl Read) -> io::Result<Option<AlleleRecord>> {
+        let mut length = [0u8; 4];
+        if !read_exact_or_end(input, &mut length)? {
+            return Ok(None);
+        }
+        let mut key = vec![0u8; u32::from_le_bytes(length) as usize];
+        input.read_exact(&mut key)?;
+        let mut rs = [0u8; 8];
+        input.read_exact(&mut rs)?;
+        Ok(Some(AlleleRecord::new(&key, u64::from_le_bytes(rs))))
+    }
+}
+
+/// Fills `buffer`, or returns `false` at a clean end of input (nothing read).
+fn read_exact_or_end(input: &mut impl Read, buffer: &mut [u8]) -> io::Result<bool> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match input.read(&mut buffer[filled..]) {
+            Ok(0) if filled == 0 => return Ok(false),
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "a sort run file ends inside a record",
+                ))
+            }
+            Ok(n) => filled += n,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(true)
+}
+
+/// Sorts records of type `R` within `memory_budget` bytes, spilling to `run_dir`.
+pub(crate) struct ExternalSorter<R: Record> {
+    records: Vec<R>,
+    used: usize,
+    memory_budget: usize,
+    run_dir: PathBuf,
+    run_prefix: String,
+    runs: Vec<PathBuf>,
+    merged_runs: usize,
+    pub spilled_bytes: u64,
+}
+
+impl<R: Record> ExternalSorter<R> {
+    pub(crate) fn new(run_dir: &Path, run_prefix: &str, memory_budget: usize) -> ExternalSorter<R> {
+        ExternalSorter {
+            records: Vec::new(),
+            used: 0,
+            memory_budget: memory_budget.max(4096),
+            run_dir: run_dir.to_path_buf(),
+            run_prefix: run_prefix.to_string(),
+            runs: Vec::new(),
+            merged_runs: 0,
+            spilled_bytes: 0,
+        }
+    }
+
+    pub(crate) fn push(&mut self, record: R) -> io::Result<()> {
+        self.used += record.memory_size();
+        self.records.push(record);
+        if self.used >= self.memory_budget {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    /// Moves a batch in (several parser threads share one sorter through a lock).
+    pub(crate) fn push_batch(&mut self, batch: &mut Vec<R>) -> io::Result<()> {
+        for record in batch.drain(..) {
+            self.push(record)?;
+        }
+        Ok(())
+    }
+
+    fn sort_in_memory(&mut self) {
+        self.records.par_sort_unstable();
+        self.records.dedup();
+    }
+
+    fn spill(&mut self) -> io::Result<()> {
+        self.sort_in_memory();
+        let path = self
+            .run_dir
+            .join(format!("{}-{:05}.run", self.run_prefix, self.runs.len()));
+        let mut out = BufWriter::with_capacity(1 << 20, File::create(&path)?);
+        for record in self.records.drain(..) {
+            record.write_to(&mut out)?;
+        }
+        out.flush()?;
+        self.spilled_bytes += out.get_ref().metadata()?.len();
+        self.runs.push(path);
+        self.used = 0;
+        // Give back the memory of a large batch; the next fills it again.
+        self.records
+            .shrink_to(self.memory_budget / std::mem::size_of::<R>().max(1) / 4);
+        Ok(())
+    }
+
+    /// Runs spilled so far plus what is in memory (as one more run when anything spilled).
+    pub(crate) fn finish(mut self) -> io::Result<SortedRecords<R>>
+    where
+        R: Clone,
+    {
+        if self.runs.is_empty() {
+            self.sort_in_memory();
+            return Ok(SortedRecords {
+                memory: self.records.into_iter(),
+                heap: BinaryHeap::new(),
+                readers: Vec::new(),
+                runs: Vec::new(),
+                last: None,
+            });
+        }
+        if !self.records.is_empty() {
+            self.spill()?;
+        }
+        self.records = Vec::new();
+        // Merge in passes when there are many runs, so that at most MAX_FAN_IN files (and
+        // their buffers) are open at once.
+        while self.runs.len() > MAX_FAN_IN {
+            let group: Vec<PathBuf> = self.runs.drain(..MAX_FAN_IN).collect();
+            let path = self.run_dir.join(format!(
+                "{}-merged-{:05}.run",
+                self.run_prefix, self.merged_runs
+            ));
+            self.merged_runs += 1;
+            let mut merged: SortedRecords<R> = SortedRecords::merge(group)?;
+            let mut out = BufWriter::with_capacity(1 << 20, File::create(&path)?);
+            while let Some(record) = merged.next_record()? {
+                record.write_to(&mut out)?;
+            }
+            out.flush()?;
+            self.runs.push(path);
+        }
+        SortedRecords::merge(std::mem::take(&mut self.runs))
+    }
+}
+
+/// The most run files merged at once.
+const MAX_FAN_IN: usize = 64;
+
+impl<R: Record + Clone> SortedRecords<R> {
+    fn merge(runs: Vec<PathBuf>) -> io::Result<SortedRecords<R>> {
+        let mut readers = Vec::with_capacity(runs.len());
+        let mut heap = BinaryHeap::with_capacity(runs.len());
+        for (index, path) in runs.iter().enumerate() {
+            let mut reader = BufReader::with_capacity(1 << 20, File::open(path)?);
+            if let Some(record) = R::read_from(&mut reader)? {
+                heap.push(Reverse((record, index)));
+            }
+            readers.push(reader);
+        }
+        Ok(SortedRecords {
+            memory: Vec::new().into_iter(),
+            heap,
+            readers,
+            runs,
+            last: None,
+        })
+    }
+}
+
+/// The sorted, deduplicated records.
+pub(crate) struct SortedRecords<R: Record> {
+    memory: std::vec::IntoIter<R>,
+    heap: BinaryHeap<Reverse<(R, usize)>>,
+    readers: Vec<BufReader<File>>,
+    runs: Vec<PathBuf>,
+    last: Option<R>,
+}
+
+impl<R: Record + Clone> SortedRecords<R> {
+    /// The next record in order, each distinct record once.
+    pub(crate) fn next_record(&mut self) -> io::Result<Option<R>> {
+        if self.readers.is_empty() {
+            return Ok(self.memory.next());
+        }
+        loop {
+            let Some(Reverse((record, index))) = self.heap.pop() else {
+                return Ok(None);
+            };
+            if let Some(next) = R::read_from(&mut self.readers[index])? {
+                self.heap.push(Reverse((next, index)));
+            }
+            if self.last.as_ref() != Some(&record) {
+                self.last = Some(record.clone());
+                return Ok(Some(record));
+            }
+        }
+    }
+}
+
+impl<R: Record> Drop for SortedRecords<R> {
+    fn drop(&mut self) {
+        for run in &self.runs {
+            let _ = std::fs::remove_file(run);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorts_and_dedups_across_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sorter: ExternalSorter<u128> = ExternalSorter::new(dir.path(), "t", 1 << 20);
+        // Pseudo-random order with duplicates, enough for several runs of 1 MiB.
+        let mut expected = Vec::new();
+        let mut x: u128 = 12345;
+        for _ in 0..200_000 {
+            x = (x * 6364136223846793005 + 1442695040888963407) % (1 << 64);
+            let value = x % 50_000;
+            sorter.push(value).unwrap();
+            expected.push(value);
+        }
+        expected.sort_unstable();
+        expected.dedup();
+        let mut sorted = sorter.finish().unwrap();
+        assert!(sorted.runs.len() >= 2, "the test should spill");
+        let runs = sorted.runs.clone();
+        let mut actual = Vec::new();
+        while let Some(value) = sorted.next_record().unwrap() {
+            actual.push(value);
+        }
+        assert_eq!(actual, expected);
+        drop(sorted);
+        assert!(
+            runs.iter().all(|run| !run.exists()),
+            "run files are removed"
+        );
+    }
+
+    #[test]
+    fn many_runs_merge_in_passes() {
+        let dir = tempfile::tempdir().unwrap();
+        // A 4 KiB budget: 256 records a run, 200 runs, so two merge levels.
+        let mut sorter: ExternalSorter<u128> = ExternalSorter::new(dir.path(), "m", 4096);
+        for value in (0..51_200u128).rev() {
+            sorter.push(value).unwrap();
+        }
+        assert!(sorter.runs.len() > MAX_FAN_IN);
+        let mut sorted = sorter.finish().unwrap();
+        let mut expected = 0u128;
+        while let Some(value) = sorted.next_record().unwrap() {
+            assert_eq!(value, expected);
+            expected += 1;
+        }
+        assert_eq!(expected, 51_200);
+        drop(sorted);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "every run file is removed"
+        );
+    }
+
+    #[test]
+    fn allele_records_order_by_key_then_rs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sorter: ExternalSorter<AlleleRecord> =
+            ExternalSorter::new(dir.path(), "a", 1 << 20);
+        let long = vec![b'A'; 40];
+        for (key, rs) in [
+            (&b"b"[..], 2),
+            (b"a", 9),
+            (&long[..], 1),
+            (b"a", 3),
+            (b"a", 3),
+            (b"ab", 1),
+        ] {
+            sorter.push(AlleleRecord::new(key, rs)).unwrap();
+        }
+        let mut sorted = sorter.finish().unwrap();
+        let mut actual = Vec::new();
+        while let Some(record) = sorted.next_record().unwrap() {
+            actual.push((record.key().to_vec(), record.rs));
+        }
+        // `A` (65) sorts before `a` (97): plain byte order.
+        assert_eq!(
+            actual,
+            vec![
+                (long.clone(), 1),
+                (b"a".to_vec(), 3),
+                (b"a".to_vec(), 9),
+                (b"ab".to_vec(), 1),
+                (b"b".to_vec(), 2)
+            ]
+        );
+        let mut bytes = Vec::new();
+        AlleleRecord::new(&long, 7).write_to(&mut bytes).unwrap();
+        assert_eq!(
+            AlleleRecord::read_from(&mut &bytes[..]).unwrap(),
+            Some(AlleleRecord::new(&long, 7))
+        );
+        assert!(
+            AlleleRecord::read_from(&mut &bytes[..5]).is_err(),
+            "a cut record is an error"
+        );
+    }
+}
