@@ -71,11 +71,21 @@ impl Rsid {
 
     /// Parses a VCF ID token exactly: lowercase `rs` then digits (`rs429358`).
     pub fn parse_vcf_token(token: &[u8]) -> Option<Rsid> {
-        let digits = token.strip_prefix(b"rs")?;
-        if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+        Rsid::from_digits(token.strip_prefix(b"rs")?)
+    }
+
+    /// An rsID from its number's ASCII digits (1 to 18 of them, so it always fits).
+    pub(crate) fn from_digits(digits: &[u8]) -> Option<Rsid> {
+        if digits.is_empty() || digits.len() > 18 {
             return None;
         }
-        let number = std::str::from_utf8(digits).ok()?.parse().ok()?;
+        let mut number = 0u64;
+        for &digit in digits {
+            if !digit.is_ascii_digit() {
+                return None;
+            }
+            number = number * 10 + u64::from(digit - b'0');
+        }
         Rsid::from_number(number)
     }
 }

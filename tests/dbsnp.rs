@@ -379,7 +379,7 @@ fn external_sort_gives_the_same_map() {
     options.threads = 3;
     let summary = build_map(&options, &mut |_| {}).unwrap();
     assert!(summary.spilled_bytes > 0, "the small budget should spill");
-    for file in ["rsids.fst", "alleles.fst", "loci.bin", "rsids.bin"] {
+    for file in ["rsids.fst", "rsids.bin", "alleles.fst", "alleles.bin"] {
         assert_eq!(
             std::fs::read(in_memory.join(file)).unwrap(),
             std::fs::read(spilled.join(file)).unwrap(),

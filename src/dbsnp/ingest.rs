@@ -14,18 +14,19 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use memmap2::Mmap;
 
+use super::format::{
+    allele_bucket_key, bucket_body, encode_allele_entry, encode_rsid_entry, rsid_bucket_key,
+    rsid_loci, write_bucket, TABLE_MAGIC,
+};
 use super::sort::{AlleleRecord, ExternalSorter, SortedRecords};
 use super::{
-    allele_key, FileInfo, Locus, MapCounts, MapMetadata, SourceInfo, ALLELES_FILE, FORMAT_NAME,
-    FORMAT_VERSION, LOCI_FILE, MERGED_FILE, META_FILE, MULTI, RSIDS_FILE, RSID_LISTS_FILE,
+    rsid_key, FileInfo, Locus, MapCounts, MapMetadata, SourceInfo, ALLELES_FILE, ALLELES_TABLE,
+    FORMAT_NAME, FORMAT_VERSION, MERGED_FILE, META_FILE, RSIDS_FILE, RSIDS_TABLE,
 };
 use crate::contig::Contig;
 use crate::error::{Error, ErrorKind};
 use crate::request::Rsid;
 use crate::vcf::non_grch38_contig;
-
-/// The first 8 bytes of `loci.bin` and `rsids.bin`; index 0 is never a list.
-pub(crate) const LIST_MAGIC: &[u8; 8] = b"vcfqlst1";
 
 /// How to build a map.
 #[derive(Debug, Clone)]
@@ -229,11 +230,9 @@ pub(crate) fn parse_dbsnp_line<'a>(
         return Ok(DbsnpLine::OtherContig(chromosome));
     };
     let position_text = next("POS")?;
-    let position = std::str::from_utf8(position_text)
-        .ok()
-        .filter(|text| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|text| text.parse::<u64>().ok())
-        .filter(|&position| position >= 1)
+    // Up to 18 digits always fit in a u64, and no contig is that long anyway.
+    let position = Rsid::from_digits(position_text)
+        .map(Rsid::number)
         .ok_or_else(|| {
             format!(
                 "POS {:?} is not a positive integer",
@@ -269,12 +268,14 @@ pub(crate) fn row_rs_numbers<'a>(id: &'a [u8], info: &'a [u8]) -> impl Iterator<
     let from_id = id
         .split(|&b| b == b';')
         .filter_map(|token| Rsid::parse_vcf_token(token).map(Rsid::number));
-    let has_id = from_id.clone().next().is_some();
-    let from_info = info
-        .split(|&b| b == b';')
-        .find_map(|entry| entry.strip_prefix(b"RS="))
-        .and_then(|digits| Rsid::parse_vcf_token(&[b"rs", digits].concat()).map(Rsid::number))
-        .filter(|_| !has_id);
+    let mut from_info = None;
+    if from_id.clone().next().is_none() {
+        from_info = info
+            .split(|&b| b == b';')
+            .find_map(|entry| entry.strip_prefix(b"RS="))
+            .and_then(Rsid::from_digits)
+            .map(Rsid::number);
+    }
     from_id.chain(from_info)
 }
 
@@ -350,7 +351,13 @@ fn parse_chunks(
                             .split(|&b| b == b',')
                             .filter(|alt| !alt.is_empty() && *alt != b".")
                         {
-                            allele_key(&mut key, contig.ordinal(), position, reference, alternate);
+                            allele_sort_key(
+                                &mut key,
+                                contig.ordinal(),
+                                position,
+                                reference,
+                                alternate,
+                            );
                             alleles.push(AlleleRecord::new(&key, rs));
                         }
                     }
@@ -614,23 +621,43 @@ pub fn build_map(
         })
     };
 
+    // The two maps are independent: write them at once, one thread each.
     let loci = sorters_loci.finish().map_err(sort_error)?;
-    let (rsids_info, loci_info, rsid_counts) =
-        write_rsids(&temporary.path, loci, options, &mut |n| {
-            report(BuildPhase::WritingRsids, n)
-        })?;
-    files.insert(RSIDS_FILE.to_string(), rsids_info);
-    files.insert(LOCI_FILE.to_string(), loci_info);
-    (counts.rsids, counts.loci, counts.multi_locus_rsids) = rsid_counts;
-
     let alleles = sorters_alleles.finish().map_err(sort_error)?;
-    let (alleles_info, lists_info, allele_keys) =
-        write_alleles(&temporary.path, alleles, options, &mut |n| {
-            report(BuildPhase::WritingAlleles, n)
-        })?;
+    let alleles_written = AtomicU64::new(0);
+    let (rsids_result, alleles_result) = std::thread::scope(|scope| {
+        let alleles_thread = scope.spawn(|| {
+            write_alleles(&temporary.path, alleles, options, &mut |n| {
+                alleles_written.store(n, Ordering::Relaxed)
+            })
+        });
+        let rsids_result = write_rsids(&temporary.path, loci, options, &mut |n| {
+            report(
+                BuildPhase::WritingRsids,
+                n + alleles_written.load(Ordering::Relaxed),
+            )
+        });
+        let alleles_result = alleles_thread.join().unwrap_or_else(|_| {
+            Err(Error::io(
+                "writing alleles.fst",
+                io::Error::other("the writer thread panicked"),
+            ))
+        });
+        (rsids_result, alleles_result)
+    });
+    let (rsids_info, rsid_table_info, rsid_counts) = rsids_result?;
+    files.insert(RSIDS_FILE.to_string(), rsids_info);
+    files.insert(RSIDS_TABLE.to_string(), rsid_table_info);
+    (
+        counts.rsids,
+        counts.loci,
+        counts.multi_locus_rsids,
+        counts.rsid_buckets,
+    ) = rsid_counts;
+    let (alleles_info, allele_table_info, (allele_keys, allele_buckets)) = alleles_result?;
     files.insert(ALLELES_FILE.to_string(), alleles_info);
-    files.insert(RSID_LISTS_FILE.to_string(), lists_info);
-    counts.allele_keys = allele_keys;
+    files.insert(ALLELES_TABLE.to_string(), allele_table_info);
+    (counts.allele_keys, counts.allele_buckets) = (allele_keys, allele_buckets);
 
     if let Some(merged) = &options.merged {
         report(BuildPhase::WritingMerged, 0);
@@ -766,40 +793,85 @@ fn fst_error(path: &Path, error: fst::Error) -> Error {
     }
 }
 
-/// A side table of `count, values...` lists, addressed by u64 index (0 is the magic).
-struct ListWriter {
-    writer: ChecksumWriter,
-    next_index: u64,
+/// Writes one table: an fst from bucket key to offset, and the side file of buckets.
+struct TableWriter {
+    fst_path: PathBuf,
+    table_path: PathBuf,
+    builder: fst::MapBuilder<ChecksumWriter>,
+    table: ChecksumWriter,
+    offset: u64,
+    key: Vec<u8>,
+    body: Vec<u8>,
+    framed: Vec<u8>,
+    buckets: u64,
 }
 
-impl ListWriter {
-    fn create(path: &Path) -> Result<ListWriter, Error> {
-        let mut writer = ChecksumWriter::create(path)?;
-        writer
-            .write_all(LIST_MAGIC)
-            .map_err(|error| io_error("writing", path, error))?;
-        Ok(ListWriter {
-            writer,
-            next_index: 1,
+impl TableWriter {
+    fn create(dir: &Path, fst_name: &str, table_name: &str) -> Result<TableWriter, Error> {
+        let fst_path = dir.join(fst_name);
+        let table_path = dir.join(table_name);
+        let builder = fst::MapBuilder::new(ChecksumWriter::create(&fst_path)?)
+            .map_err(|error| fst_error(&fst_path, error))?;
+        let mut table = ChecksumWriter::create(&table_path)?;
+        table
+            .write_all(TABLE_MAGIC)
+            .map_err(|error| io_error("writing", &table_path, error))?;
+        Ok(TableWriter {
+            fst_path,
+            table_path,
+            builder,
+            table,
+            offset: TABLE_MAGIC.len() as u64,
+            key: Vec::new(),
+            body: Vec::new(),
+            framed: Vec::new(),
+            buckets: 0,
         })
     }
 
-    fn push(&mut self, values: &[u64], path: &Path) -> Result<u64, Error> {
-        let index = self.next_index;
-        let mut bytes = Vec::with_capacity(8 * (values.len() + 1));
-        bytes.extend_from_slice(&(values.len() as u64).to_le_bytes());
-        for value in values {
-            bytes.extend_from_slice(&value.to_le_bytes());
+    /// The body of the bucket `key`, to append entries to; keys come in sorted order.
+    fn bucket(&mut self, key: &[u8]) -> Result<&mut Vec<u8>, Error> {
+        if self.key != key {
+            self.flush()?;
+            self.key.clear();
+            self.key.extend_from_slice(key);
         }
-        self.writer
-            .write_all(&bytes)
-            .map_err(|error| io_error("writing", path, error))?;
-        self.next_index += values.len() as u64 + 1;
-        Ok(MULTI | index)
+        Ok(&mut self.body)
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        if self.body.is_empty() {
+            return Ok(());
+        }
+        self.builder
+            .insert(&self.key, self.offset)
+            .map_err(|error| fst_error(&self.fst_path, error))?;
+        self.framed.clear();
+        write_bucket(&mut self.framed, &self.body);
+        self.table
+            .write_all(&self.framed)
+            .map_err(|error| io_error("writing", &self.table_path, error))?;
+        self.offset += self.framed.len() as u64;
+        self.body.clear();
+        self.buckets += 1;
+        Ok(())
+    }
+
+    /// (fst file info, side file info, buckets)
+    fn finish(mut self) -> Result<(FileInfo, FileInfo, u64), Error> {
+        self.flush()?;
+        let fst_info = self
+            .builder
+            .into_inner()
+            .map_err(|error| fst_error(&self.fst_path, error))?
+            .finish(&self.fst_path)?;
+        let table_info = self.table.finish(&self.table_path)?;
+        Ok((fst_info, table_info, self.buckets))
     }
 }
 
-type RsidCounts = (u64, u64, u64);
+/// Counts of the rsID table: (rsIDs, loci, rsIDs at several loci, buckets).
+type RsidCounts = (u64, u64, u64, u64);
 
 fn write_rsids(
     dir: &Path,
@@ -807,117 +879,106 @@ fn write_rsids(
     options: &BuildOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(FileInfo, FileInfo, RsidCounts), Error> {
-    let fst_path = dir.join(RSIDS_FILE);
-    let lists_path = dir.join(LOCI_FILE);
-    let mut builder = fst::MapBuilder::new(ChecksumWriter::create(&fst_path)?)
-        .map_err(|error| fst_error(&fst_path, error))?;
-    let mut lists = ListWriter::create(&lists_path)?;
-    let (mut rsids, mut loci_count, mut multi) = (0u64, 0u64, 0u64);
-    let mut current: Option<u64> = None;
-    let mut loci: Vec<u64> = Vec::new();
-    let mut flush = |rs: u64,
-                     loci: &mut Vec<u64>,
-                     builder: &mut fst::MapBuilder<ChecksumWriter>|
-     -> Result<bool, Error> {
-        let many = loci.len() > 1;
-        let value = if many {
-            lists.push(loci, &lists_path)?
-        } else {
-            loci[0]
-        };
-        builder
-            .insert(rs.to_be_bytes(), value)
-            .map_err(|error| fst_error(&fst_path, error))?;
-        loci.clear();
-        Ok(many)
-    };
+    let mut writer = TableWriter::create(dir, RSIDS_FILE, RSIDS_TABLE)?;
+    let (mut rsids, mut loci, mut multi) = (0u64, 0u64, 0u64);
+    let mut previous: Option<u64> = None;
+    let mut previous_counted_multi = false;
     while let Some(record) = records
         .next_record()
         .map_err(|error| Error::io("reading a temporary sort run", error))?
     {
         let (rs, locus) = ((record >> 64) as u64, record as u64);
-        loci_count += 1;
-        if current != Some(rs) {
-            if let Some(previous) = current {
-                multi += u64::from(flush(previous, &mut loci, &mut builder)?);
-                rsids += 1;
-                if rsids % (1 << 20) == 0 {
-                    check_interrupt(options)?;
-                    progress(rsids);
-                }
+        if previous == Some(rs) {
+            if !previous_counted_multi {
+                multi += 1;
+                previous_counted_multi = true;
             }
-            current = Some(rs);
+        } else {
+            rsids += 1;
+            previous = Some(rs);
+            previous_counted_multi = false;
+            if rsids % (1 << 20) == 0 {
+                check_interrupt(options)?;
+                progress(rsids);
+            }
         }
-        loci.push(locus);
+        loci += 1;
+        // Genome offsets are below 3.1 billion: they fit in a u32.
+        encode_rsid_entry(writer.bucket(&rsid_bucket_key(rs))?, rs, locus as u32);
     }
-    if let Some(previous) = current {
-        multi += u64::from(flush(previous, &mut loci, &mut builder)?);
-        rsids += 1;
-    }
-    let info = builder
-        .into_inner()
-        .map_err(|error| fst_error(&fst_path, error))?
-        .finish(&fst_path)?;
-    let lists_info = lists.writer.finish(&lists_path)?;
-    Ok((info, lists_info, (rsids, loci_count, multi)))
+    let (fst_info, table_info, buckets) = writer.finish()?;
+    Ok((fst_info, table_info, (rsids, loci, multi, buckets)))
 }
 
+/// Counts of the allele table: (allele keys, buckets).
 fn write_alleles(
     dir: &Path,
     mut records: SortedRecords<AlleleRecord>,
     options: &BuildOptions,
     progress: &mut dyn FnMut(u64),
-) -> Result<(FileInfo, FileInfo, u64), Error> {
-    let fst_path = dir.join(ALLELES_FILE);
-    let lists_path = dir.join(RSID_LISTS_FILE);
-    let mut builder = fst::MapBuilder::new(ChecksumWriter::create(&fst_path)?)
-        .map_err(|error| fst_error(&fst_path, error))?;
-    let mut lists = ListWriter::create(&lists_path)?;
+) -> Result<(FileInfo, FileInfo, (u64, u64)), Error> {
+    let mut writer = TableWriter::create(dir, ALLELES_FILE, ALLELES_TABLE)?;
     let mut keys = 0u64;
-    let mut current: Option<AlleleRecord> = None;
-    let mut rs_numbers: Vec<u64> = Vec::new();
-    let mut flush = |key: &[u8],
-                     rs_numbers: &mut Vec<u64>,
-                     builder: &mut fst::MapBuilder<ChecksumWriter>|
-     -> Result<(), Error> {
-        let value = if rs_numbers.len() == 1 {
-            rs_numbers[0]
-        } else {
-            lists.push(rs_numbers, &lists_path)?
-        };
-        builder
-            .insert(key, value)
-            .map_err(|error| fst_error(&fst_path, error))?;
-        rs_numbers.clear();
-        Ok(())
-    };
+    let mut previous: Option<AlleleRecord> = None;
     while let Some(record) = records
         .next_record()
         .map_err(|error| Error::io("reading a temporary sort run", error))?
     {
-        if current.as_ref().map(AlleleRecord::key) != Some(record.key()) {
-            if let Some(previous) = current.take() {
-                flush(previous.key(), &mut rs_numbers, &mut builder)?;
-                keys += 1;
-                if keys % (1 << 20) == 0 {
-                    check_interrupt(options)?;
-                    progress(keys);
-                }
+        let (ordinal, position, reference, alternate) =
+            split_sort_key(record.key()).ok_or_else(|| {
+                Error::io(
+                    "reading a temporary sort run",
+                    io::Error::other("a malformed allele key"),
+                )
+            })?;
+        if previous.as_ref().map(AlleleRecord::key) != Some(record.key()) {
+            keys += 1;
+            if keys % (1 << 20) == 0 {
+                check_interrupt(options)?;
+                progress(keys);
             }
         }
-        rs_numbers.push(record.rs);
-        current = Some(record);
+        encode_allele_entry(
+            writer.bucket(&allele_bucket_key(ordinal, position))?,
+            position,
+            reference,
+            alternate,
+            record.rs,
+        );
+        previous = Some(record);
     }
-    if let Some(previous) = current {
-        flush(previous.key(), &mut rs_numbers, &mut builder)?;
-        keys += 1;
-    }
-    let info = builder
-        .into_inner()
-        .map_err(|error| fst_error(&fst_path, error))?
-        .finish(&fst_path)?;
-    let lists_info = lists.writer.finish(&lists_path)?;
-    Ok((info, lists_info, keys))
+    let (fst_info, table_info, buckets) = writer.finish()?;
+    Ok((fst_info, table_info, (keys, buckets)))
+}
+
+/// The sort key of an allele record: `[contig ordinal][POS u32 BE][REF] 0 [ALT]`, which
+/// sorts by position, then REF, then ALT.
+pub(crate) fn allele_sort_key(
+    out: &mut Vec<u8>,
+    contig_ordinal: usize,
+    position: u32,
+    reference: &[u8],
+    alternate: &[u8],
+) {
+    out.clear();
+    out.push(contig_ordinal as u8);
+    out.extend_from_slice(&position.to_be_bytes());
+    out.extend_from_slice(reference);
+    out.push(0);
+    out.extend_from_slice(alternate);
+}
+
+fn split_sort_key(key: &[u8]) -> Option<(usize, u32, &[u8], &[u8])> {
+    let (&ordinal, rest) = key.split_first()?;
+    let position = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?);
+    let alleles = &rest[4..];
+    let separator = alleles.iter().position(|&b| b == 0)?;
+    Some((
+        usize::from(ordinal),
+        position,
+        &alleles[..separator],
+        &alleles[separator + 1..],
+    ))
 }
 
 /// Reads merge history (`old_rs<TAB>current_rs`, `rs` prefixes optional, `#` comments and a
@@ -962,22 +1023,31 @@ fn write_merged(dir: &Path, merged: &Path) -> Result<(FileInfo, u64), Error> {
             }
         }
     }
-    let rsids_file = File::open(dir.join(RSIDS_FILE))
-        .map_err(|error| io_error("opening", &dir.join(RSIDS_FILE), error))?;
-    // SAFETY: the file was just written by this build and is not modified while mapped.
-    let rsids_bytes = unsafe { Mmap::map(&rsids_file) }
-        .map_err(|error| io_error("mapping", &dir.join(RSIDS_FILE), error))?;
-    let rsids =
-        fst::Map::new(rsids_bytes).map_err(|error| fst_error(&dir.join(RSIDS_FILE), error))?;
+    let map_file = |name: &str| -> Result<Mmap, Error> {
+        let path = dir.join(name);
+        let file = File::open(&path).map_err(|error| io_error("opening", &path, error))?;
+        // SAFETY: the file was just written by this build and is not modified while mapped.
+        unsafe { Mmap::map(&file) }.map_err(|error| io_error("mapping", &path, error))
+    };
+    let rsids = fst::Map::new(map_file(RSIDS_FILE)?)
+        .map_err(|error| fst_error(&dir.join(RSIDS_FILE), error))?;
+    let table = map_file(RSIDS_TABLE)?;
+    let is_current = |rs: u64| {
+        rsids
+            .get(rsid_bucket_key(rs))
+            .and_then(|offset| bucket_body(&table, offset))
+            .and_then(|(body, _)| rsid_loci(body, rs))
+            .is_some_and(|mut loci| loci.next().is_some())
+    };
     let mut resolved: Vec<(u64, u64)> = Vec::new();
     for (&old, &first) in &merges {
-        if rsids.contains_key(old.to_be_bytes()) {
+        if is_current(old) {
             continue; // still current itself
         }
         let mut target = first;
         // Follow the chain; a cycle or a dead end resolves to nothing.
         for _ in 0..64 {
-            if rsids.contains_key(target.to_be_bytes()) {
+            if is_current(target) {
                 resolved.push((old, target));
                 break;
             }
@@ -993,7 +1063,7 @@ fn write_merged(dir: &Path, merged: &Path) -> Result<(FileInfo, u64), Error> {
         .map_err(|error| fst_error(&path, error))?;
     for (old, current) in &resolved {
         builder
-            .insert(old.to_be_bytes(), *current)
+            .insert(rsid_key(*old), *current)
             .map_err(|error| fst_error(&path, error))?;
     }
     let info = builder

@@ -1,17 +1,15 @@
 //! The dbSNP map: rsID -> loci and locus+allele -> rsID, built once from a dbSNP VCF
 //! (`ingest`) into memory-mapped `fst` files, opened in O(1) and queried in microseconds.
 //!
-//! A map directory holds:
-//! - `rsids.fst`: rs number (8 bytes, big-endian) -> one locus packed in a u64
-//!   (`contig ordinal << 32 | POS`), or, with [`MULTI`] set, an index into `loci.bin`;
-//! - `alleles.fst`: `[contig ordinal][POS u32 BE][REF] 0x00 [ALT]` -> rs number, or, with
-//!   [`MULTI`] set, an index into `rsids.bin` (several rsIDs for one allele);
-//! - `loci.bin`, `rsids.bin`: little-endian u64 lists, each `count` then the values;
+//! A map directory holds (layout in `format`):
+//! - `rsids.fst` + `rsids.bin`: rsID -> loci (chromosome, POS);
+//! - `alleles.fst` + `alleles.bin`: (chromosome, POS, REF, ALT) -> rsIDs;
 //! - `merged.fst` (when built with merge history): retired rs -> current rs;
 //! - `meta.json`: format and version, source, dbSNP build, counts, contig table, the size
 //!   and CRC-32 of every file. It is written last, and the directory is renamed into
 //!   place, so a half-written map never opens.
 
+mod format;
 mod ingest;
 mod sort;
 
@@ -26,20 +24,22 @@ use serde::{Deserialize, Serialize};
 use crate::contig::Contig;
 use crate::error::{Error, ErrorKind};
 use crate::request::{Position, Rsid};
+use format::{
+    allele_bucket_key, bucket_body, decode_allele_entry, position_from_bucket, position_low_bits,
+    rsid_bucket_key, rsid_entries, rsid_from_bucket, rsid_loci, TABLE_MAGIC,
+};
 
 pub use ingest::{build_map, BuildOptions, BuildPhase, BuildProgress, BuildSummary};
 
 /// The format this version of vcfq writes and reads.
 pub const FORMAT_NAME: &str = "vcfq-dbsnp-map";
 pub const FORMAT_VERSION: u32 = 1;
-/// Set in a map value when it points into a side table instead of holding the answer.
-pub(crate) const MULTI: u64 = 1 << 63;
 
 pub(crate) const META_FILE: &str = "meta.json";
 pub(crate) const RSIDS_FILE: &str = "rsids.fst";
 pub(crate) const ALLELES_FILE: &str = "alleles.fst";
-pub(crate) const LOCI_FILE: &str = "loci.bin";
-pub(crate) const RSID_LISTS_FILE: &str = "rsids.bin";
+pub(crate) const RSIDS_TABLE: &str = "rsids.bin";
+pub(crate) const ALLELES_TABLE: &str = "alleles.bin";
 pub(crate) const MERGED_FILE: &str = "merged.fst";
 
 /// A dbSNP locus: where an rsID is on GRCh38.
@@ -49,35 +49,43 @@ pub struct Locus {
     pub position: Position,
 }
 
+/// Where each contig starts in the concatenated genome (0-based), and the total length.
+fn genome_offsets() -> &'static [u64; 26] {
+    static OFFSETS: std::sync::OnceLock<[u64; 26]> = std::sync::OnceLock::new();
+    OFFSETS.get_or_init(|| {
+        let mut offsets = [0u64; 26];
+        for (i, contig) in Contig::all().iter().enumerate() {
+            offsets[i + 1] = offsets[i] + contig.length;
+        }
+        offsets
+    })
+}
+
 impl Locus {
+    /// A locus as one number: its 0-based offset in the concatenated GRCh38 primary
+    /// contigs (3.1 billion: four bytes, where contig and POS apart would need five).
     pub(crate) fn pack(contig_ordinal: usize, position: u32) -> u64 {
-        ((contig_ordinal as u64) << 32) | u64::from(position)
+        genome_offsets()[contig_ordinal] + u64::from(position) - 1
     }
 
     fn unpack(packed: u64) -> Option<Locus> {
-        let chromosome = Contig::all().get(usize::try_from(packed >> 32).ok()?)?;
-        let position = Position::new(packed & 0xffff_ffff)?;
-        (position.get() <= chromosome.length).then_some(Locus {
+        let offsets = genome_offsets();
+        if packed >= offsets[25] {
+            return None;
+        }
+        let ordinal = offsets.partition_point(|&start| start <= packed) - 1;
+        let chromosome = Contig::all().get(ordinal)?;
+        let position = Position::new(packed - offsets[ordinal] + 1)?;
+        Some(Locus {
             chromosome,
             position,
         })
     }
 }
 
-/// The key of `alleles.fst`.
-pub(crate) fn allele_key(
-    out: &mut Vec<u8>,
-    contig_ordinal: usize,
-    position: u32,
-    reference: &[u8],
-    alternate: &[u8],
-) {
-    out.clear();
-    out.push(contig_ordinal as u8);
-    out.extend_from_slice(&position.to_be_bytes());
-    out.extend_from_slice(reference);
-    out.push(0);
-    out.extend_from_slice(alternate);
+/// The key of `merged.fst`: the rs number, big-endian.
+pub(crate) fn rsid_key(rs: u64) -> [u8; 8] {
+    rs.to_be_bytes()
 }
 
 /// What `meta.json` records about a map.
@@ -121,6 +129,9 @@ pub struct MapCounts {
     pub multi_locus_rsids: u64,
     /// Distinct (locus, REF, ALT) keys.
     pub allele_keys: u64,
+    /// Buckets (fst keys) of the rsID and allele tables.
+    pub rsid_buckets: u64,
+    pub allele_buckets: u64,
     /// Retired rsIDs that resolve to a current one.
     pub merged: u64,
     /// Rows skipped because their contig is not a primary GRCh38 contig, by contig name.
@@ -140,10 +151,10 @@ pub struct RsidMap {
     dir: PathBuf,
     metadata: MapMetadata,
     rsids: fst::Map<Mmap>,
+    rsid_table: Mmap,
     alleles: fst::Map<Mmap>,
+    allele_table: Mmap,
     merged: Option<fst::Map<Mmap>>,
-    loci_lists: Mmap,
-    rsid_lists: Mmap,
 }
 
 impl std::fmt::Debug for RsidMap {
@@ -270,10 +281,18 @@ impl RsidMap {
         } else {
             None
         };
-        let loci_lists = map_file(LOCI_FILE)?;
-        let rsid_lists = map_file(RSID_LISTS_FILE)?;
-        if rsids.len() as u64 != metadata.counts.rsids
-            || alleles.len() as u64 != metadata.counts.allele_keys
+        let rsid_table = map_file(RSIDS_TABLE)?;
+        let allele_table = map_file(ALLELES_TABLE)?;
+        for (name, table) in [(RSIDS_TABLE, &rsid_table), (ALLELES_TABLE, &allele_table)] {
+            if !table.starts_with(TABLE_MAGIC) {
+                return Err(map_error(
+                    dir,
+                    format!("{name} does not start with the table magic; {REBUILD}"),
+                ));
+            }
+        }
+        if rsids.len() as u64 != metadata.counts.rsid_buckets
+            || alleles.len() as u64 != metadata.counts.allele_buckets
         {
             return Err(map_error(
                 dir,
@@ -284,10 +303,10 @@ impl RsidMap {
             dir: dir.to_path_buf(),
             metadata,
             rsids,
+            rsid_table,
             alleles,
+            allele_table,
             merged,
-            loci_lists,
-            rsid_lists,
         })
     }
 
@@ -305,31 +324,32 @@ impl RsidMap {
     /// `None` when dbSNP (as built) does not know it on a primary contig.
     pub fn resolve(&self, rsid: Rsid) -> Result<Option<(Rsid, Vec<Locus>)>, Error> {
         self.guard(|| {
-            let key = rsid.number().to_be_bytes();
-            let (current, value) = match self.rsids.get(key) {
-                Some(value) => (rsid, value),
-                None => {
-                    let Some(current) = self
-                        .merged
-                        .as_ref()
-                        .and_then(|merged| merged.get(key))
-                        .and_then(Rsid::from_number)
-                    else {
-                        return Ok(None);
-                    };
-                    match self.rsids.get(current.number().to_be_bytes()) {
-                        Some(value) => (current, value),
-                        None => return Ok(None),
-                    }
-                }
+            let loci = self.loci(rsid.number())?;
+            if !loci.is_empty() {
+                return Ok(Some((rsid, loci)));
+            }
+            let merged = self
+                .merged
+                .as_ref()
+                .and_then(|merged| merged.get(rsid_key(rsid.number())));
+            let Some(current) = merged.and_then(Rsid::from_number) else {
+                return Ok(None);
             };
-            let packed = self.values(value, &self.loci_lists, LOCI_FILE)?;
-            let loci = packed
-                .into_iter()
-                .map(|p| Locus::unpack(p).ok_or_else(|| self.corrupt(RSIDS_FILE)))
-                .collect::<Result<_, _>>()?;
-            Ok(Some((current, loci)))
+            let loci = self.loci(current.number())?;
+            Ok((!loci.is_empty()).then_some((current, loci)))
         })
+    }
+
+    fn loci(&self, rs: u64) -> Result<Vec<Locus>, Error> {
+        let Some(offset) = self.rsids.get(rsid_bucket_key(rs)) else {
+            return Ok(Vec::new());
+        };
+        let (body, _) =
+            bucket_body(&self.rsid_table, offset).ok_or_else(|| self.corrupt(RSIDS_TABLE))?;
+        rsid_loci(body, rs)
+            .ok_or_else(|| self.corrupt(RSIDS_TABLE))?
+            .map(|locus| Locus::unpack(u64::from(locus)).ok_or_else(|| self.corrupt(RSIDS_TABLE)))
+            .collect()
     }
 
     /// Every rsID dbSNP gives for this exact allele, smallest first.
@@ -343,21 +363,34 @@ impl RsidMap {
         let Ok(position) = u32::try_from(position) else {
             return Ok(Vec::new());
         };
-        let mut key = Vec::with_capacity(8 + reference.len() + alternate.len());
-        allele_key(
-            &mut key,
-            chromosome.ordinal(),
-            position,
-            reference,
-            alternate,
-        );
-        self.guard(|| match self.alleles.get(&key) {
-            None => Ok(Vec::new()),
-            Some(value) => self
-                .values(value, &self.rsid_lists, RSID_LISTS_FILE)?
-                .into_iter()
-                .map(|n| Rsid::from_number(n).ok_or_else(|| self.corrupt(ALLELES_FILE)))
-                .collect(),
+        self.guard(|| {
+            let Some(offset) = self
+                .alleles
+                .get(allele_bucket_key(chromosome.ordinal(), position))
+            else {
+                return Ok(Vec::new());
+            };
+            let (body, _) = bucket_body(&self.allele_table, offset)
+                .ok_or_else(|| self.corrupt(ALLELES_TABLE))?;
+            let wanted = position_low_bits(position);
+            let mut found = Vec::new();
+            let mut at = 0;
+            while at < body.len() {
+                let entry = decode_allele_entry(body, &mut at)
+                    .ok_or_else(|| self.corrupt(ALLELES_TABLE))?;
+                if entry.position_low > wanted {
+                    break;
+                }
+                if entry.position_low == wanted
+                    && entry.reference == reference
+                    && entry.alternate == alternate
+                {
+                    found.push(
+                        Rsid::from_number(entry.rs).ok_or_else(|| self.corrupt(ALLELES_TABLE))?,
+                    );
+                }
+            }
+            Ok(found)
         })
     }
 
@@ -382,7 +415,8 @@ impl RsidMap {
     }
 
     /// Verifies every file fully: sizes and CRC-32s against meta.json, the fst checksums,
-    /// and that every value decodes to valid loci and rsIDs.
+    /// that the buckets tile the side files exactly, and that every entry decodes, is in
+    /// order and agrees with the counts.
     pub fn check(&self) -> Result<CheckReport, Error> {
         let mut bytes_checked = 0;
         for (name, info) in &self.metadata.files {
@@ -405,54 +439,90 @@ impl RsidMap {
                     .map_err(|error| map_error(&self.dir, format!("{name}: {error}; {REBUILD}")))?;
             }
         }
-        self.guard(|| {
+        let (rsids, loci, allele_keys) = self.guard(|| {
             use fst::Streamer;
+            // Buckets must follow one another exactly, from the magic to the end.
+            let tiles = |name: &str, offset: u64, end: u64, next: &mut u64| {
+                if offset != *next {
+                    return Err(self.corrupt(name));
+                }
+                *next = end;
+                Ok(())
+            };
+            let (mut rsids, mut loci, mut next) = (0u64, 0u64, TABLE_MAGIC.len() as u64);
             let mut stream = self.rsids.stream();
-            while let Some((_, value)) = stream.next() {
-                for packed in self.values(value, &self.loci_lists, LOCI_FILE)? {
-                    Locus::unpack(packed).ok_or_else(|| self.corrupt(RSIDS_FILE))?;
+            while let Some((key, offset)) = stream.next() {
+                let (body, end) = bucket_body(&self.rsid_table, offset)
+                    .ok_or_else(|| self.corrupt(RSIDS_TABLE))?;
+                tiles(RSIDS_TABLE, offset, end, &mut next)?;
+                let mut previous: Option<(u16, u32)> = None;
+                for (low, locus) in rsid_entries(body).ok_or_else(|| self.corrupt(RSIDS_TABLE))? {
+                    rsid_from_bucket(key, low)
+                        .and_then(Rsid::from_number)
+                        .ok_or_else(|| self.corrupt(RSIDS_TABLE))?;
+                    Locus::unpack(u64::from(locus)).ok_or_else(|| self.corrupt(RSIDS_TABLE))?;
+                    if previous.is_some_and(|entry| entry >= (low, locus)) {
+                        return Err(self.corrupt(RSIDS_TABLE));
+                    }
+                    if previous.map(|(previous_low, _)| previous_low) != Some(low) {
+                        rsids += 1;
+                    }
+                    loci += 1;
+                    previous = Some((low, locus));
                 }
             }
+            if next != self.rsid_table.len() as u64 {
+                return Err(self.corrupt(RSIDS_TABLE));
+            }
+            let (mut allele_keys, mut next) = (0u64, TABLE_MAGIC.len() as u64);
             let mut stream = self.alleles.stream();
-            while let Some((key, value)) = stream.next() {
-                if key.len() < 7
-                    || usize::from(key[0]) >= Contig::all().len()
-                    || !key[5..].contains(&0)
-                {
-                    return Err(self.corrupt(ALLELES_FILE));
-                }
-                for rs in self.values(value, &self.rsid_lists, RSID_LISTS_FILE)? {
-                    Rsid::from_number(rs).ok_or_else(|| self.corrupt(ALLELES_FILE))?;
+            while let Some((key, offset)) = stream.next() {
+                let (body, end) = bucket_body(&self.allele_table, offset)
+                    .ok_or_else(|| self.corrupt(ALLELES_TABLE))?;
+                tiles(ALLELES_TABLE, offset, end, &mut next)?;
+                let mut at = 0;
+                let mut previous: Option<(u8, &[u8], &[u8])> = None;
+                while at < body.len() {
+                    let entry = decode_allele_entry(body, &mut at)
+                        .ok_or_else(|| self.corrupt(ALLELES_TABLE))?;
+                    let (ordinal, position) = position_from_bucket(key, entry.position_low)
+                        .ok_or_else(|| self.corrupt(ALLELES_TABLE))?;
+                    let contig = Contig::all()
+                        .get(ordinal)
+                        .ok_or_else(|| self.corrupt(ALLELES_TABLE))?;
+                    if position == 0
+                        || u64::from(position) > contig.length
+                        || entry.rs == 0
+                        || entry.reference.is_empty()
+                        || entry.alternate.is_empty()
+                    {
+                        return Err(self.corrupt(ALLELES_TABLE));
+                    }
+                    let allele = (entry.position_low, entry.reference, entry.alternate);
+                    if previous != Some(allele) {
+                        allele_keys += 1;
+                    }
+                    previous = Some(allele);
                 }
             }
-            Ok(())
+            if next != self.allele_table.len() as u64 {
+                return Err(self.corrupt(ALLELES_TABLE));
+            }
+            Ok((rsids, loci, allele_keys))
         })?;
+        let counts = &self.metadata.counts;
+        if (rsids, loci, allele_keys) != (counts.rsids, counts.loci, counts.allele_keys) {
+            return Err(map_error(
+                &self.dir,
+                format!("the tables do not hold the counts meta.json records; {REBUILD}"),
+            ));
+        }
         Ok(CheckReport {
             files_checked: self.metadata.files.len(),
             bytes_checked,
-            rsids: self.rsids.len() as u64,
-            allele_keys: self.alleles.len() as u64,
+            rsids,
+            allele_keys,
         })
-    }
-
-    /// A value is either the answer itself or, with [`MULTI`], the index of a
-    /// `count, values...` list in a side table.
-    fn values(&self, value: u64, table: &[u8], name: &str) -> Result<Vec<u64>, Error> {
-        if value & MULTI == 0 {
-            return Ok(vec![value]);
-        }
-        let read = |index: u64| -> Option<u64> {
-            let start = usize::try_from(index).ok()?.checked_mul(8)?;
-            let bytes = table.get(start..start.checked_add(8)?)?;
-            Some(u64::from_le_bytes(bytes.try_into().ok()?))
-        };
-        let index = value & !MULTI;
-        let count = read(index)
-            .filter(|count| (2..=1 << 32).contains(count))
-            .ok_or_else(|| self.corrupt(name))?;
-        (1..=count)
-            .map(|i| read(index + i).ok_or_else(|| self.corrupt(name)))
-            .collect()
     }
 
     fn corrupt(&self, name: &str) -> Error {
