@@ -23,6 +23,7 @@ pub mod contig;
 pub mod dbsnp;
 pub mod engine;
 pub mod error;
+pub mod index;
 mod json;
 pub mod pretty;
 pub mod querystring;

@@ -64,7 +64,7 @@ struct BuildArgs {
     /// Merge history: TSV `old_rs<TAB>current_rs`; retired rsIDs then resolve to current ones.
     #[arg(long, value_name = "FILE")]
     merged: Option<PathBuf>,
-    /// Memory for sorting, e.g. 4G, 512M or a number of bytes (default 4G).
+    /// Memory for sorting, e.g. 4G, 512M or a number of bytes (default 3G: the whole build then stays under 4 GiB).
     #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
     memory: Option<u64>,
     /// Parser threads (default: all cores).

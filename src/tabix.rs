@@ -237,3 +237,79 @@ impl Drop for TabixReader {
         }
     }
 }
+
+/// Writes a BGZF (bgzip) file through htslib, as `bgzip` does.
+pub(crate) struct BgzfWriter {
+    handle: *mut hts::BGZF,
+}
+
+// SAFETY: the handle is owned exclusively and only used through `&mut self`.
+unsafe impl Send for BgzfWriter {}
+
+impl BgzfWriter {
+    pub(crate) fn create(path: &Path) -> Result<BgzfWriter, String> {
+        quiet_htslib();
+        let path_c = c_path(path)?;
+        // SAFETY: valid strings; a null handle is handled.
+        let handle = unsafe { hts::bgzf_open(path_c.as_ptr(), c"w".as_ptr()) };
+        if handle.is_null() {
+            return Err(format!("cannot create {}", path.display()));
+        }
+        Ok(BgzfWriter { handle })
+    }
+
+    pub(crate) fn write_all(&mut self, bytes: &[u8]) -> Result<(), String> {
+        // SAFETY: the handle is valid and `bytes` is readable for its length.
+        let written =
+            unsafe { hts::bgzf_write(self.handle, bytes.as_ptr() as *const c_void, bytes.len()) };
+        if written < 0 || written as usize != bytes.len() {
+            return Err("writing compressed data failed".to_string());
+        }
+        Ok(())
+    }
+
+    /// Flushes, writes the end-of-file block and closes.
+    pub(crate) fn finish(mut self) -> Result<(), String> {
+        let handle = std::mem::replace(&mut self.handle, ptr::null_mut());
+        // SAFETY: the handle is valid and closed exactly once.
+        if unsafe { hts::bgzf_close(handle) } != 0 {
+            return Err("closing the compressed file failed".to_string());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for BgzfWriter {
+    fn drop(&mut self) {
+        if !self.handle.is_null() {
+            // SAFETY: not yet closed.
+            unsafe { hts::bgzf_close(self.handle) };
+        }
+    }
+}
+
+/// Builds `VCF.tbi` (or `VCF.csi` with `csi`) for a bgzipped, sorted VCF, as
+/// `tabix -p vcf` (`-C`) does.
+pub(crate) fn build_vcf_index(vcf: &Path, csi: bool) -> Result<(), String> {
+    quiet_htslib();
+    let vcf_c = c_path(vcf)?;
+    let min_shift = if csi { 14 } else { 0 };
+    // SAFETY: valid path; a null index name lets htslib pick FILE.tbi / FILE.csi; the
+    // configuration is htslib's own static VCF one.
+    let status = unsafe {
+        hts::tbx_index_build3(
+            vcf_c.as_ptr(),
+            ptr::null(),
+            min_shift,
+            1,
+            &hts::tbx_conf_vcf,
+        )
+    };
+    if status != 0 {
+        return Err(format!(
+            "indexing {} failed: is it bgzipped and sorted by position?",
+            vcf.display()
+        ));
+    }
+    Ok(())
+}

@@ -6,11 +6,9 @@
 //!   has 1.1 billion rows on 3.1 Gb), RefSeq contig names, rs numbers spread over
 //!   1..2^31 and unrelated to position as in real dbSNP, ~10% indels, ~8% multi-allelic,
 //!   ~0.5% of rsIDs at a second locus, ~0.5% rows on scaffolds.
-//! - `vcfq-synth sample --rows N --out FILE.vcf.gz`: an imputed-like single-sample VCF
-//!   (phased GT, DS, GP; INFO RAF, AF, INFO; ~300 bp spacing; ~12% indels; ~3%
-//!   multi-allelic), bgzipped and tabix-indexed, and its matching dbSNP-like VCF.
 //!
-//! The same seed always gives the same bytes.
+//! `dbsnp` also writes `OUT.samples.tsv`: rs, chromosome, POS, REF and first ALT of every
+//! 997th row, for lookup benchmarks. The same seed always gives the same bytes.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -39,6 +37,9 @@ enum Command {
         seed: u64,
     },
 }
+
+/// Every this many rows, one goes to `OUT.samples.tsv` for lookup benchmarks.
+const SAMPLE_EVERY: u64 = 997;
 
 /// SplitMix64: small, fast, and good enough for synthetic data.
 struct Rng(u64);
@@ -84,6 +85,9 @@ fn scrambled_rs(index: u64) -> u64 {
 
 fn write_dbsnp(rows: u64, out: &PathBuf, seed: u64) -> std::io::Result<()> {
     let file = File::create(out)?;
+    let mut samples_path = out.clone().into_os_string();
+    samples_path.push(".samples.tsv");
+    let mut samples = BufWriter::new(File::create(samples_path)?);
     let mut writer = BufWriter::with_capacity(
         1 << 20,
         flate2::write::GzEncoder::new(file, flate2::Compression::fast()),
@@ -161,6 +165,17 @@ fn write_dbsnp(rows: u64, out: &PathBuf, seed: u64) -> std::io::Result<()> {
                 format!("\t.\t.\tRS={rs};dbSNPBuildID=151;SSR=0;VC={variant_class}\n").as_bytes(),
             );
             writer.write_all(&line)?;
+            if row % SAMPLE_EVERY == 0 && !line.starts_with(b"NW_") {
+                // rs, chromosome, POS, REF, first ALT: lookups for the scale benchmark.
+                let text = String::from_utf8_lossy(&line);
+                let fields: Vec<&str> = text.trim_end().split('\t').collect();
+                let first_alt = fields[4].split(',').next().unwrap_or_default();
+                writeln!(
+                    samples,
+                    "{rs}\t{}\t{}\t{}\t{first_alt}",
+                    contig.name, fields[1], fields[3]
+                )?;
+            }
             row += 1;
             // ~8% of positions hold a second row (another allele or class); otherwise the
             // next row is 1 to 5 bp on (2.8 bp on average, as in the full release).

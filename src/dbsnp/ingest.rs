@@ -37,7 +37,7 @@ pub struct BuildOptions {
     pub out: PathBuf,
     /// Merge history: TSV `old_rs<TAB>current_rs`.
     pub merged: Option<PathBuf>,
-    /// Memory for the in-memory sort buffers, in bytes (default 4 GiB).
+    /// Memory for the in-memory sort buffers, in bytes (default 3 GiB, which keeps the whole build under 4 GiB of RSS).
     pub memory_bytes: u64,
     /// Parser threads (default: the machine's cores).
     pub threads: usize,
@@ -51,7 +51,7 @@ impl BuildOptions {
             source: source.into(),
             out: out.into(),
             merged: None,
-            memory_bytes: 4 << 30,
+            memory_bytes: 3 << 30,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             interrupted: Arc::new(AtomicBool::new(false)),
         }

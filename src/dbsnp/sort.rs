@@ -164,6 +164,12 @@ impl<R: Record> ExternalSorter<R> {
     }
 
     pub(crate) fn push(&mut self, record: R) -> io::Result<()> {
+        if self.records.capacity() == 0 {
+            // Reserve the whole budget once (pages are only touched as they fill), so that
+            // growth by doubling never holds twice the budget.
+            self.records
+                .reserve_exact(self.memory_budget / std::mem::size_of::<R>().max(1) + 1);
+        }
         self.used += record.memory_size();
         self.records.push(record);
         if self.used >= self.memory_budget {
