@@ -1,58 +1,133 @@
-//! Criterion benches for the query engine: open a sample, point and range queries
-//! (response bytes included). Data: the 1000 Genomes extract in testdata/ (2,665
-//! records). A seeded genome-wide generator comes with the performance work.
+//! Criterion benches of the query engine on a generated, realistic imputed sample:
+//! opening a sample (index load) and a dbSNP map, a warm point query at a random existing
+//! position, a warm 100 kb range, and a warm 50-rsID query, response bytes included.
+//!
+//! Data: `vcfq-synth sample` (seeded) writes a 10 M-record genome-wide GT:DS:GP VCF, its
+//! tabix index and a matching dbSNP-like VCF into `target/bench-data/` on first use, and
+//! `vcfq dbsnp build` maps the latter. `VCFQ_BENCH_ROWS=1000000 cargo bench` uses a
+//! smaller sample.
 
 use std::hint::black_box;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use vcfq::{Request, ResponseOptions, Sample, SampleOptions};
+use vcfq::{Request, ResponseOptions, RsidMap, Sample, SampleOptions};
 
-fn sample_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/NA12878.pgx-extract.vcf.gz")
+struct BenchData {
+    sample: PathBuf,
+    map: PathBuf,
+    /// (rsID, chromosome, POS) of sites that have an rsID.
+    sites: Vec<(String, String, u64)>,
 }
 
-/// Deterministic positions of existing records, spread over the file (no RNG needed).
-fn existing_points(sample: &Sample) -> Vec<Request> {
-    let mut points = Vec::new();
-    for (chromosome, start, end) in [
-        ("chr1", 11_780_000u64, 11_810_000u64),
-        ("chr10", 94_760_000, 94_790_000),
-        ("chrX", 154_530_000, 154_550_000),
-    ] {
-        let request = Request::parse(&format!(
-            "chromosome={chromosome}&start_position={start}&end_position={end}"
-        ))
-        .unwrap();
-        let body: serde_json::Value = serde_json::from_slice(
-            &sample
-                .respond(&request, &ResponseOptions::default())
-                .unwrap(),
-        )
-        .unwrap();
-        for record in body["results"].as_array().unwrap().iter().step_by(7) {
-            points.push(
-                Request::parse(&format!(
-                    "chromosome={chromosome}&position={}",
-                    record["position"]
-                ))
-                .unwrap(),
-            );
-        }
+fn run(command: &mut Command) {
+    let status = command.status().expect("running a data generator");
+    assert!(status.success(), "{command:?} failed");
+}
+
+fn bench_data() -> BenchData {
+    let rows: u64 = std::env::var("VCFQ_BENCH_ROWS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(10_000_000);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let sample = dir.join(format!("sample-{rows}.vcf.gz"));
+    let with_suffix =
+        |path: &Path, suffix: &str| PathBuf::from(format!("{}{suffix}", path.display()));
+    let queries = with_suffix(&sample, ".queries.tsv");
+    if !queries.exists() || !with_suffix(&sample, ".tbi").exists() {
+        eprintln!("generating {} (once) ...", sample.display());
+        run(Command::new(env!("CARGO_BIN_EXE_vcfq-synth")).args([
+            "sample",
+            "--rows",
+            &rows.to_string(),
+            "--out",
+            sample.to_str().unwrap(),
+        ]));
     }
-    points
+    let map = dir.join(format!("sample-{rows}-map"));
+    if !map.join("meta.json").exists() {
+        let source = with_suffix(&sample, ".dbsnp.vcf.gz");
+        run(Command::new(env!("CARGO_BIN_EXE_vcfq")).args([
+            "dbsnp",
+            "build",
+            source.to_str().unwrap(),
+            "--out",
+            map.to_str().unwrap(),
+        ]));
+    }
+    let sites = std::fs::read_to_string(&queries)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            (
+                fields[0].to_string(),
+                fields[1].to_string(),
+                fields[2].parse().unwrap(),
+            )
+        })
+        .collect();
+    BenchData { sample, map, sites }
+}
+
+/// A deterministic scatter over the sites (no RNG crate needed).
+fn scattered(count: usize, take: usize, seed: usize) -> impl Iterator<Item = usize> {
+    (0..take).map(move |i| {
+        (i.wrapping_mul(7_919)
+            .wrapping_add(seed.wrapping_mul(104_729)))
+            % count
+    })
 }
 
 fn queries(c: &mut Criterion) {
-    let path = sample_path();
-    let options = ResponseOptions::default();
+    let data = bench_data();
+    let options = ResponseOptions {
+        dbsnp: Some(Arc::new(RsidMap::open(&data.map).unwrap())),
+        ..ResponseOptions::default()
+    };
 
     c.bench_function("open_sample", |b| {
-        b.iter(|| Sample::open(black_box(&path), &SampleOptions::default()).unwrap())
+        b.iter(|| Sample::open(black_box(&data.sample), &SampleOptions::default()).unwrap())
+    });
+    c.bench_function("open_dbsnp_map", |b| {
+        b.iter(|| RsidMap::open(black_box(&data.map)).unwrap())
     });
 
-    let sample = Sample::open(&path, &SampleOptions::default()).unwrap();
-    let points = existing_points(&sample);
+    let sample = Sample::open(&data.sample, &SampleOptions::default()).unwrap();
+    let points: Vec<Request> = scattered(data.sites.len(), 4096, 1)
+        .map(|i| {
+            let (_, chromosome, position) = &data.sites[i];
+            Request::parse(&format!("chromosome={chromosome}&position={position}")).unwrap()
+        })
+        .collect();
+    let ranges: Vec<Request> = scattered(data.sites.len(), 1024, 2)
+        .map(|i| {
+            let (_, chromosome, position) = &data.sites[i];
+            let start = position.saturating_sub(50_000).max(1);
+            Request::parse(&format!(
+                "chromosome={chromosome}&start_position={start}&end_position={}",
+                start + 100_000
+            ))
+            .unwrap()
+        })
+        .collect();
+    let rsid_queries: Vec<Request> = (0..256)
+        .map(|query| {
+            let rsids: Vec<&str> = scattered(data.sites.len(), 50, 1000 + query)
+                .map(|i| data.sites[i].0.as_str())
+                .collect();
+            Request::parse(&format!("rsid={}", rsids.join(","))).unwrap()
+        })
+        .collect();
+    // Warm the readers (one per rayon thread) before timing.
+    for request in rsid_queries.iter().take(4) {
+        sample.respond(request, &options).unwrap();
+    }
+
     let mut group = c.benchmark_group("query");
     group.throughput(Throughput::Elements(1));
     let mut next = 0;
@@ -62,10 +137,19 @@ fn queries(c: &mut Criterion) {
             black_box(sample.respond(&points[next], &options).unwrap())
         })
     });
-    let range =
-        Request::parse("chromosome=chr10&start_position=94760000&end_position=94790000").unwrap();
-    group.bench_function("range_30kb_898_records", |b| {
-        b.iter(|| black_box(sample.respond(&range, &options).unwrap()))
+    let mut next = 0;
+    group.bench_function("range_100kb_warm", |b| {
+        b.iter(|| {
+            next = (next + 1) % ranges.len();
+            black_box(sample.respond(&ranges[next], &options).unwrap())
+        })
+    });
+    let mut next = 0;
+    group.bench_function("rsid_50_warm", |b| {
+        b.iter(|| {
+            next = (next + 1) % rsid_queries.len();
+            black_box(sample.respond(&rsid_queries[next], &options).unwrap())
+        })
     });
     group.finish();
 }

@@ -15,6 +15,9 @@ use std::sync::Once;
 
 use rust_htslib::htslib as hts;
 
+/// Bytes of inflated BGZF blocks each reader keeps (64 KiB each).
+const BLOCK_CACHE_BYTES: c_int = 4 << 20;
+
 /// htslib's `HTS_POS_MAX`: the end of any contig.
 const HTS_POS_MAX: i64 = ((i32::MAX as i64) << 32) | i32::MAX as i64;
 
@@ -63,6 +66,10 @@ impl TabixReader {
                 hts::HTS_IDX_SILENT_FAIL as c_int,
             )
         };
+        // htslib keeps recently inflated blocks per reader: a query whose records share a
+        // block, or start in the block before, inflates it once.
+        // SAFETY: the file was opened above and is a valid handle.
+        unsafe { hts::bgzf_set_cache_size(hts::hts_get_bgzfp(file), BLOCK_CACHE_BYTES) };
         let reader = TabixReader {
             file,
             index,

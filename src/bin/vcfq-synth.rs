@@ -7,6 +7,13 @@
 //!   1..2^31 and unrelated to position as in real dbSNP, ~10% indels, ~8% multi-allelic,
 //!   ~0.5% of rsIDs at a second locus, ~0.5% rows on scaffolds.
 //!
+//! - `vcfq-synth sample --rows N --out FILE.vcf.gz`: an imputed-like single-sample GRCh38
+//!   VCF (phased GT, DS, GP; INFO RAF, AF, INFO; IDs like `1:11796321:G:A` as in the 1000
+//!   Genomes panel; ~310 bp spacing genome-wide; ~12% indels; ~3% multi-allelic), bgzipped
+//!   and tabix-indexed; `FILE.dbsnp.vcf.gz`, a dbSNP-like VCF giving ~95% of its sites an
+//!   rsID unrelated to position; and `FILE.queries.tsv`, rsID and locus of every 97th site
+//!   that has one, for benchmark queries.
+//!
 //! `dbsnp` also writes `OUT.samples.tsv`: rs, chromosome, POS, REF and first ALT of every
 //! 997th row, for lookup benchmarks. The same seed always gives the same bytes.
 
@@ -29,6 +36,15 @@ struct Cli {
 enum Command {
     /// A dbSNP-like VCF, gzipped.
     Dbsnp {
+        #[arg(long)]
+        rows: u64,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 20261129)]
+        seed: u64,
+    },
+    /// An imputed-like sample VCF (bgzipped, indexed) with its dbSNP-like VCF.
+    Sample {
         #[arg(long)]
         rows: u64,
         #[arg(long)]
@@ -191,10 +207,169 @@ fn write_dbsnp(rows: u64, out: &PathBuf, seed: u64) -> std::io::Result<()> {
     Ok(())
 }
 
+fn with_suffix(path: &std::path::Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Genotype fields for a site with ALT frequency `frequency`: GT, DS and GP as text.
+fn genotype(rng: &mut Rng, frequency: f64) -> String {
+    let first = (rng.below(1_000_000) as f64 / 1e6) < frequency;
+    let second = (rng.below(1_000_000) as f64 / 1e6) < frequency;
+    let alt_count = u8::from(first) + u8::from(second);
+    // Imputation is confident most of the time.
+    let confidence = if rng.chance(900) {
+        1.0 - rng.below(30) as f64 / 1000.0
+    } else {
+        0.5 + rng.below(400) as f64 / 1000.0
+    };
+    let rest = 1.0 - confidence;
+    let mut probabilities = [rest / 2.0; 3];
+    probabilities[usize::from(alt_count)] = confidence;
+    let dosage = probabilities[1] + 2.0 * probabilities[2];
+    let trim = |value: f64| {
+        let text = format!("{value:.3}");
+        let text = text.trim_end_matches('0').trim_end_matches('.');
+        if text.is_empty() {
+            "0".to_string()
+        } else {
+            text.to_string()
+        }
+    };
+    format!(
+        "{}|{}:{}:{},{},{}",
+        u8::from(first),
+        u8::from(second),
+        trim(dosage),
+        trim(probabilities[0]),
+        trim(probabilities[1]),
+        trim(probabilities[2])
+    )
+}
+
+fn write_sample(rows: u64, out: &std::path::Path, seed: u64) -> std::io::Result<()> {
+    let io_error = |error: vcfq::Error| std::io::Error::other(error.to_string());
+    let mut vcf = vcfq::index::VcfWriter::create(out).map_err(io_error)?;
+    let dbsnp_path = with_suffix(out, ".dbsnp.vcf.gz");
+    let mut dbsnp = BufWriter::with_capacity(
+        1 << 20,
+        flate2::write::GzEncoder::new(File::create(&dbsnp_path)?, flate2::Compression::fast()),
+    );
+    let mut queries = BufWriter::new(File::create(with_suffix(out, ".queries.tsv"))?);
+    let mut header = String::from(
+        "##fileformat=VCFv4.2\n##FILTER=<ID=PASS,Description=\"All filters passed\">\n\
+         ##INFO=<ID=RAF,Number=A,Type=Float,Description=\"ALT allele frequency in the reference panel\">\n\
+         ##INFO=<ID=AF,Number=A,Type=Float,Description=\"Estimated ALT allele frequency\">\n\
+         ##INFO=<ID=INFO,Number=1,Type=Float,Description=\"Imputation information score\">\n\
+         ##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Phased genotype\">\n\
+         ##FORMAT=<ID=DS,Number=A,Type=Float,Description=\"Genotype dosage\">\n\
+         ##FORMAT=<ID=GP,Number=G,Type=Float,Description=\"Genotype posteriors\">\n",
+    );
+    for contig in Contig::all() {
+        header.push_str(&format!(
+            "##contig=<ID={},length={}>\n",
+            contig.name, contig.length
+        ));
+    }
+    header.push_str(&format!("##source=vcfq-synth sample (seed {seed})\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tSAMPLE1\n"));
+    vcf.write_all(header.as_bytes()).map_err(io_error)?;
+    writeln!(dbsnp, "##fileformat=VCFv4.0\n##source=vcfq-synth sample dbSNP (seed {seed})\n##dbSNP_BUILD_ID=999\n##reference=GRCh38.p14\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO")?;
+
+    let mut rng = Rng(seed ^ 0x5a5a_5a5a);
+    let genome: u64 = Contig::all().iter().map(|c| c.length).sum();
+    let spacing = (genome / rows.max(1)).max(2);
+    let mut line = String::with_capacity(256);
+    let mut buffer: Vec<u8> = Vec::with_capacity(1 << 20);
+    let mut site = 0u64;
+    for contig in Contig::all() {
+        let share = rows * contig.length / genome;
+        let mut position = 10_000 + rng.below(spacing);
+        let mut written = 0;
+        while written < share && site < rows && position + 100 < contig.length {
+            let bare = contig.bare_name;
+            let mut reference = String::new();
+            let mut alternates: Vec<String> = Vec::new();
+            if rng.chance(120) {
+                // An indel: a deletion or an insertion after an anchor base.
+                let anchor = BASES[rng.below(4) as usize] as char;
+                let extra: String = (0..1 + rng.below(5))
+                    .map(|_| BASES[rng.below(4) as usize] as char)
+                    .collect();
+                if rng.chance(500) {
+                    reference = format!("{anchor}{extra}");
+                    alternates.push(anchor.to_string());
+                } else {
+                    reference = anchor.to_string();
+                    alternates.push(format!("{anchor}{extra}"));
+                }
+            } else {
+                let base = rng.below(4) as usize;
+                reference.push(BASES[base] as char);
+                let count = if rng.chance(30) { 2 } else { 1 };
+                for k in 1..=count {
+                    alternates.push((BASES[(base + k as usize) % 4] as char).to_string());
+                }
+            }
+            let frequencies: Vec<f64> = alternates
+                .iter()
+                .map(|_| (1 + rng.below(499)) as f64 / 1000.0)
+                .collect();
+            let join = |values: Vec<String>| values.join(",");
+            let raf = join(frequencies.iter().map(|f| format!("{f}")).collect());
+            let af = join(
+                frequencies
+                    .iter()
+                    .map(|f| {
+                        format!(
+                            "{:.3}",
+                            (f * (0.9 + rng.below(200) as f64 / 1000.0)).min(1.0)
+                        )
+                    })
+                    .collect(),
+            );
+            let info_score = format!("{:.2}", 0.3 + rng.below(70) as f64 / 100.0);
+            let alt = alternates.join(",");
+            line.clear();
+            line.push_str(&format!(
+                "{}\t{position}\t{bare}:{position}:{reference}:{}\t{reference}\t{alt}\t.\tPASS\tRAF={raf};AF={af};INFO={info_score}\tGT:DS:GP\t{}\n",
+                contig.name,
+                alternates[0],
+                genotype(&mut rng, frequencies[0])
+            ));
+            buffer.extend_from_slice(line.as_bytes());
+            if buffer.len() >= 1 << 20 {
+                vcf.write_all(&buffer).map_err(io_error)?;
+                buffer.clear();
+            }
+            if rng.chance(950) {
+                let rs = scrambled_rs(site);
+                writeln!(dbsnp, "{}\t{position}\trs{rs}\t{reference}\t{alt}\t.\t.\tRS={rs};dbSNPBuildID=151;VC=SNV", contig.refseq_accession)?;
+                if site % 97 == 0 {
+                    writeln!(queries, "rs{rs}\t{}\t{position}", contig.name)?;
+                }
+            }
+            site += 1;
+            written += 1;
+            position += 1 + rng.below(spacing * 2 - 1);
+        }
+    }
+    vcf.write_all(&buffer).map_err(io_error)?;
+    vcf.finish().map_err(io_error)?;
+    vcfq::index::index_vcf(out, false).map_err(io_error)?;
+    dbsnp
+        .into_inner()
+        .map_err(|error| error.into_error())?
+        .finish()?;
+    queries.flush()?;
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Dbsnp { rows, out, seed } => write_dbsnp(rows, &out, seed),
+        Command::Sample { rows, out, seed } => write_sample(rows, &out, seed),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
