@@ -108,6 +108,25 @@ impl Sample {
         &self.index_path
     }
 
+    /// How the VCF names its primary contigs: `chr` (`chr19`), `bare` (`19`), `refseq`
+    /// (`NC_000019.10`), `mixed`, or `none` (no records on primary contigs).
+    pub fn contig_naming(&self) -> &'static str {
+        let mut kinds = self.sequence_ids.iter().flatten().map(|(_, name)| {
+            if name.starts_with(b"chr") {
+                "chr"
+            } else if name.starts_with(b"NC_") {
+                "refseq"
+            } else {
+                "bare"
+            }
+        });
+        match kinds.next() {
+            None => "none",
+            Some(first) if kinds.all(|kind| kind == first) => first,
+            Some(_) => "mixed",
+        }
+    }
+
     /// The sample column that fills `genotype`, if the VCF has samples.
     pub fn sample_name(&self) -> Option<&str> {
         self.sample_name.as_deref()

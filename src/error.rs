@@ -74,6 +74,21 @@ pub enum ErrorKind {
     /// The work was interrupted (Ctrl-C); temporary files were removed.
     #[error("interrupted; no map was written and temporary files were removed")]
     Interrupted,
+    /// A sample id that is not a UUID.
+    #[error("invalid sample id {given:?}: sample ids are UUIDs such as 3fa85f64-5717-4562-b3fc-2c963f66afa6")]
+    InvalidSampleId { given: String },
+    /// No sample with this id in the store.
+    #[error("sample {id} not found: add it with `vcfq sample add {id} VCF`")]
+    SampleNotFound { id: String },
+    /// The stored sample's VCF has gone away (moved, archived).
+    #[error("the sample's VCF is not available: sample {id} was added from {}, which no longer exists; restore the file or add the sample again", vcf.display())]
+    SampleUnavailable { id: String, vcf: PathBuf },
+    /// `vcfq sample add` for an id the store already has.
+    #[error("sample {id} is already in the store (from {}); remove it first with `vcfq sample remove {id}`", vcf.display())]
+    SampleExists { id: String, vcf: PathBuf },
+    /// The store file cannot be read or written.
+    #[error("sample store {}: {message}", path.display())]
+    Store { path: PathBuf, message: String },
     /// An I/O error outside any one file's content.
     #[error("{context}: {source}")]
     Io {
@@ -90,12 +105,16 @@ impl Error {
             | ErrorKind::NoDbsnpMap
             | ErrorKind::SampleRequirement { .. }
             | ErrorKind::UnknownVcfSample { .. }
-            | ErrorKind::DbsnpInput { .. } => ErrorClass::BadRequest,
-            ErrorKind::VcfNotFound { .. } => ErrorClass::NotFound,
+            | ErrorKind::DbsnpInput { .. }
+            | ErrorKind::InvalidSampleId { .. }
+            | ErrorKind::SampleUnavailable { .. }
+            | ErrorKind::SampleExists { .. } => ErrorClass::BadRequest,
+            ErrorKind::VcfNotFound { .. } | ErrorKind::SampleNotFound { .. } => ErrorClass::NotFound,
             ErrorKind::Corrupt { .. }
             | ErrorKind::Io { .. }
             | ErrorKind::DbsnpMap { .. }
-            | ErrorKind::Interrupted => ErrorClass::Internal,
+            | ErrorKind::Interrupted
+            | ErrorKind::Store { .. } => ErrorClass::Internal,
         }
     }
 

@@ -30,6 +30,7 @@ pub mod querystring;
 mod record;
 pub mod request;
 pub mod response;
+pub mod store;
 mod tabix;
 mod vcf;
 
