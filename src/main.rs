@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use vcfq::dbsnp::{build_map, BuildOptions, BuildPhase, BuildProgress};
 use vcfq::querystring::parse_pairs;
-use vcfq::response::{error_body, DEFAULT_BASE_URL};
+use vcfq::response::{error_body, API_PATH, DEFAULT_BASE_URL};
+use vcfq::store::{SampleId, Store, DEFAULT_STORE_DIR};
 use vcfq::{Error, ErrorKind, Request, ResponseOptions, RsidMap, Sample, SampleOptions, Schema};
 
 #[derive(Parser)]
@@ -36,6 +37,42 @@ enum Command {
     /// Build, check or describe a dbSNP map (rsID <-> locus).
     #[command(subcommand)]
     Dbsnp(DbsnpCommand),
+    /// Register samples by UUID in a local store, as the hosted API addresses them.
+    #[command(subcommand)]
+    Sample(SampleCommand),
+}
+
+#[derive(Subcommand)]
+enum SampleCommand {
+    /// Check a VCF and register it under a UUID.
+    Add {
+        /// The sample id (a UUID).
+        id: String,
+        /// The sample's bgzipped, indexed GRCh38 VCF.
+        vcf: PathBuf,
+        /// The sample column that fills `genotype` (default: the first).
+        #[arg(long, value_name = "NAME")]
+        vcf_sample: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List the registered samples.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Forget a sample (its files are not touched).
+    Remove {
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Re-run the requirements for one sample (or all) and say what changed.
+    Check {
+        id: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -109,13 +146,48 @@ fn parse_bytes(text: &str) -> Result<u64, String> {
 }
 
 #[derive(Args)]
-struct SampleArgs {
+#[group(required = true, multiple = false, id = "source")]
+struct SampleSource {
     /// The sample's bgzipped VCF (with FILE.tbi or FILE.csi beside it).
     #[arg(long, value_name = "FILE")]
-    vcf: PathBuf,
-    /// The sample column that fills `genotype` (default: the first).
-    #[arg(long, value_name = "NAME")]
+    vcf: Option<PathBuf>,
+    /// A sample registered in the store (`vcfq sample add`), by UUID.
+    #[arg(long, value_name = "UUID")]
+    sample: Option<String>,
+}
+
+#[derive(Args)]
+struct SampleArgs {
+    #[command(flatten)]
+    source: SampleSource,
+    /// The sample column that fills `genotype` (default: the first; with --vcf only).
+    #[arg(long, value_name = "NAME", conflicts_with = "sample")]
     vcf_sample: Option<String>,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Args)]
+struct StoreArgs {
+    /// The sample store directory.
+    #[arg(long, value_name = "DIR", env = "VCFQ_STORE", default_value = DEFAULT_STORE_DIR)]
+    store: PathBuf,
+}
+
+impl SampleArgs {
+    /// Opens the sample, and says what request URL `openapi` links start from by default:
+    /// the hosted endpoint's path for a stored sample, as `vcfq serve` would answer.
+    fn open(&self) -> Result<(Sample, String), Error> {
+        match (&self.source.vcf, &self.source.sample) {
+            (Some(vcf), _) => Ok((Sample::open(vcf, &SampleOptions { vcf_sample: self.vcf_sample.clone() })?, DEFAULT_BASE_URL.to_string())),
+            (None, Some(id)) => {
+                let id = SampleId::parse(id)?;
+                let (_, sample) = Store::new(&self.store.store).open_sample(&id)?;
+                Ok((sample, format!("{DEFAULT_BASE_URL}{API_PATH}{id}")))
+            }
+            (None, None) => unreachable!("clap requires --vcf or --sample"),
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -129,16 +201,17 @@ struct OutputArgs {
     /// Response shape: the documentation page's (docs) or the published schema's (openapi).
     #[arg(long, value_enum, default_value = "docs")]
     schema: SchemaArg,
-    /// Base of the `openapi` profile's next/previous links.
-    #[arg(long, value_name = "URL", default_value = DEFAULT_BASE_URL)]
-    base_url: String,
+    /// The request URL that `openapi` next/previous links are built on (default
+    /// http://127.0.0.1:8080, plus the endpoint's path with --sample).
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
     /// A dbSNP map (from `vcfq dbsnp build`): answers rsid queries and fills `rsid`.
     #[arg(long, value_name = "DIR", env = "VCFQ_DBSNP")]
     dbsnp: Option<PathBuf>,
 }
 
 impl OutputArgs {
-    fn options(&self) -> Result<ResponseOptions, Error> {
+    fn options(&self, default_base_url: String) -> Result<ResponseOptions, Error> {
         let schema = match self.schema {
             SchemaArg::Docs => Schema::Docs,
             SchemaArg::Openapi => Schema::Openapi,
@@ -149,7 +222,7 @@ impl OutputArgs {
         };
         Ok(ResponseOptions {
             schema,
-            base_url: self.base_url.clone(),
+            base_url: self.base_url.clone().unwrap_or(default_base_url),
             dbsnp,
         })
     }
@@ -237,6 +310,7 @@ fn main() -> ExitCode {
         Command::Dbsnp(DbsnpCommand::Build(args)) => run_build(args),
         Command::Dbsnp(DbsnpCommand::Check { dir }) => run_check(&dir),
         Command::Dbsnp(DbsnpCommand::Info { dir }) => run_info(&dir),
+        Command::Sample(command) => run_sample(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -297,14 +371,9 @@ fn run_query(args: QueryArgs) -> Result<(), Failure> {
     parameters.extend(args.paging.parameters());
     // The sample first, then the request, as the hosted API looks a sample up before it
     // reads the query parameters.
-    let sample = Sample::open(
-        &args.sample.vcf,
-        &SampleOptions {
-            vcf_sample: args.sample.vcf_sample,
-        },
-    )?;
+    let (sample, base_url) = args.sample.open()?;
     let request = Request::from_parameters(parameters).map_err(Error::from)?;
-    let mut body = sample.respond(&request, &args.output.options()?)?;
+    let mut body = sample.respond(&request, &args.output.options(base_url)?)?;
     if args.pretty {
         body = vcfq::pretty::indent(&body);
     }
@@ -318,13 +387,8 @@ fn run_query(args: QueryArgs) -> Result<(), Failure> {
 }
 
 fn run_batch(args: BatchArgs) -> Result<(), Failure> {
-    let sample = Sample::open(
-        &args.sample.vcf,
-        &SampleOptions {
-            vcf_sample: args.sample.vcf_sample,
-        },
-    )?;
-    let options = args.output.options()?;
+    let (sample, base_url) = args.sample.open()?;
+    let options = args.output.options(base_url)?;
     let defaults = args.paging.parameters();
     let mut input: Box<dyn BufRead> = match &args.requests {
         Some(path) => {
@@ -527,4 +591,53 @@ fn run_info(dir: &std::path::Path) -> Result<(), Failure> {
         .map_err(|error| Failure::Io("writing the metadata".into(), io::Error::other(error)))?;
     text.push('\n');
     print_stdout(&text)
+}
+
+fn run_sample(command: SampleCommand) -> Result<(), Failure> {
+    match command {
+        SampleCommand::Add { id, vcf, vcf_sample, store } => {
+            let id = SampleId::parse(&id)?;
+            let stored = Store::new(&store.store).add(&id, &vcf, vcf_sample)?;
+            print_stdout(&format!(
+                "added {} -> {} (index {}, contigs named {})\n",
+                stored.id,
+                stored.vcf.display(),
+                stored.index.display(),
+                stored.contig_naming
+            ))
+        }
+        SampleCommand::List { store } => {
+            let mut text = String::new();
+            for stored in Store::new(&store.store).list()? {
+                text.push_str(&format!("{}\t{}\t{} bytes\t{}\n", stored.id, stored.vcf.display(), stored.size, stored.contig_naming));
+            }
+            print_stdout(&text)
+        }
+        SampleCommand::Remove { id, store } => {
+            let id = SampleId::parse(&id)?;
+            let removed = Store::new(&store.store).remove(&id)?;
+            print_stdout(&format!("removed {} ({})\n", removed.id, removed.vcf.display()))
+        }
+        SampleCommand::Check { id, store } => {
+            let id = id.as_deref().map(SampleId::parse).transpose()?;
+            let results = Store::new(&store.store).check(id.as_ref())?;
+            let mut text = String::new();
+            let mut failed = 0;
+            for result in &results {
+                match &result.problem {
+                    None if result.changes.is_empty() => text.push_str(&format!("{}: ok\n", result.id)),
+                    None => text.push_str(&format!("{}: ok, but {}\n", result.id, result.changes.join("; "))),
+                    Some(problem) => {
+                        failed += 1;
+                        text.push_str(&format!("{}: FAILS: {problem}\n", result.id));
+                    }
+                }
+            }
+            print_stdout(&text)?;
+            if failed > 0 {
+                return Err(Failure::Vcfq(ErrorKind::Store { path: store.store.clone(), message: format!("{failed} of {} samples fail their requirements", results.len()) }.into()));
+            }
+            Ok(())
+        }
+    }
 }

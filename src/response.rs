@@ -33,6 +33,8 @@ impl std::str::FromStr for Schema {
 
 /// The default base URL of `openapi` links when there is no request URL (the CLI).
 pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8080";
+/// The hosted endpoint's path; a sample's URL is this plus its UUID.
+pub const API_PATH: &str = "/api/v2/sample-genomic-variants/";
 
 /// How to answer requests.
 #[derive(Debug, Clone)]
