@@ -109,7 +109,9 @@ impl Error {
             | ErrorKind::InvalidSampleId { .. }
             | ErrorKind::SampleUnavailable { .. }
             | ErrorKind::SampleExists { .. } => ErrorClass::BadRequest,
-            ErrorKind::VcfNotFound { .. } | ErrorKind::SampleNotFound { .. } => ErrorClass::NotFound,
+            ErrorKind::VcfNotFound { .. } | ErrorKind::SampleNotFound { .. } => {
+                ErrorClass::NotFound
+            }
             ErrorKind::Corrupt { .. }
             | ErrorKind::Io { .. }
             | ErrorKind::DbsnpMap { .. }

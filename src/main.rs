@@ -40,6 +40,64 @@ enum Command {
     /// Register samples by UUID in a local store, as the hosted API addresses them.
     #[command(subcommand)]
     Sample(SampleCommand),
+    /// Serve the store as a local mirror of the hosted endpoint.
+    Serve(ServeArgs),
+    /// Check saved hosted-API responses against vcfq's answers to the same requests.
+    Parity(ParityArgs),
+}
+
+#[derive(Args)]
+struct ParityArgs {
+    #[command(flatten)]
+    sample: SampleArgs,
+    /// A dbSNP map (needed for rsID requests).
+    #[arg(long, value_name = "DIR", env = "VCFQ_DBSNP")]
+    dbsnp: Option<PathBuf>,
+    /// Force a schema profile (default: openapi when the saved response has `next`).
+    #[arg(long, value_enum)]
+    schema: Option<SchemaArg>,
+    /// The request URL for `openapi` links when the saved request is only a query string.
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+    /// One request: a query string, or the full URL it was sent to.
+    #[arg(long, value_name = "QUERY", requires = "response", conflicts_with_all = ["pairs", "dir"])]
+    request: Option<String>,
+    /// The saved body of the hosted API's response to --request.
+    #[arg(long, value_name = "FILE", requires = "request")]
+    response: Option<PathBuf>,
+    /// JSON lines `{"request": "...", "response": BODY}` (BODY as JSON, or as a string).
+    #[arg(long, value_name = "FILE", conflicts_with = "dir")]
+    pairs: Option<PathBuf>,
+    /// A directory of `*.json` files, each one such pair.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+#[derive(serde::Deserialize)]
+struct SavedPair {
+    request: String,
+    response: Box<serde_json::value::RawValue>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Address to listen on (loopback by default).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    bind: std::net::SocketAddr,
+    /// A dbSNP map for rsID queries and the `rsid` field.
+    #[arg(long, value_name = "DIR", env = "VCFQ_DBSNP")]
+    dbsnp: Option<PathBuf>,
+    /// Require `Authorization: Api-Key KEY` with one of these keys (one per line).
+    #[arg(long, value_name = "FILE")]
+    api_keys: Option<PathBuf>,
+    /// At most N requests per second per key (or per client without keys); more get 429.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    rate_limit: Option<u32>,
+    /// Response shape.
+    #[arg(long, value_enum, default_value = "docs")]
+    schema: SchemaArg,
 }
 
 #[derive(Subcommand)]
@@ -179,7 +237,15 @@ impl SampleArgs {
     /// the hosted endpoint's path for a stored sample, as `vcfq serve` would answer.
     fn open(&self) -> Result<(Sample, String), Error> {
         match (&self.source.vcf, &self.source.sample) {
-            (Some(vcf), _) => Ok((Sample::open(vcf, &SampleOptions { vcf_sample: self.vcf_sample.clone() })?, DEFAULT_BASE_URL.to_string())),
+            (Some(vcf), _) => Ok((
+                Sample::open(
+                    vcf,
+                    &SampleOptions {
+                        vcf_sample: self.vcf_sample.clone(),
+                    },
+                )?,
+                DEFAULT_BASE_URL.to_string(),
+            )),
             (None, Some(id)) => {
                 let id = SampleId::parse(id)?;
                 let (_, sample) = Store::new(&self.store.store).open_sample(&id)?;
@@ -311,10 +377,13 @@ fn main() -> ExitCode {
         Command::Dbsnp(DbsnpCommand::Check { dir }) => run_check(&dir),
         Command::Dbsnp(DbsnpCommand::Info { dir }) => run_info(&dir),
         Command::Sample(command) => run_sample(command),
+        Command::Serve(args) => run_serve(args),
+        Command::Parity(args) => run_parity(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
+        Err(Failure::Differences) => ExitCode::from(1),
         Err(Failure::Vcfq(error)) if matches!(error.kind(), ErrorKind::Interrupted) => {
             eprintln!("vcfq: {error:#}");
             ExitCode::from(130)
@@ -334,6 +403,8 @@ enum Failure {
     Vcfq(Error),
     Io(String, io::Error),
     BrokenPipe,
+    /// `vcfq parity` found differences (already printed).
+    Differences,
 }
 
 impl From<Error> for Failure {
@@ -595,7 +666,12 @@ fn run_info(dir: &std::path::Path) -> Result<(), Failure> {
 
 fn run_sample(command: SampleCommand) -> Result<(), Failure> {
     match command {
-        SampleCommand::Add { id, vcf, vcf_sample, store } => {
+        SampleCommand::Add {
+            id,
+            vcf,
+            vcf_sample,
+            store,
+        } => {
             let id = SampleId::parse(&id)?;
             let stored = Store::new(&store.store).add(&id, &vcf, vcf_sample)?;
             print_stdout(&format!(
@@ -609,14 +685,24 @@ fn run_sample(command: SampleCommand) -> Result<(), Failure> {
         SampleCommand::List { store } => {
             let mut text = String::new();
             for stored in Store::new(&store.store).list()? {
-                text.push_str(&format!("{}\t{}\t{} bytes\t{}\n", stored.id, stored.vcf.display(), stored.size, stored.contig_naming));
+                text.push_str(&format!(
+                    "{}\t{}\t{} bytes\t{}\n",
+                    stored.id,
+                    stored.vcf.display(),
+                    stored.size,
+                    stored.contig_naming
+                ));
             }
             print_stdout(&text)
         }
         SampleCommand::Remove { id, store } => {
             let id = SampleId::parse(&id)?;
             let removed = Store::new(&store.store).remove(&id)?;
-            print_stdout(&format!("removed {} ({})\n", removed.id, removed.vcf.display()))
+            print_stdout(&format!(
+                "removed {} ({})\n",
+                removed.id,
+                removed.vcf.display()
+            ))
         }
         SampleCommand::Check { id, store } => {
             let id = id.as_deref().map(SampleId::parse).transpose()?;
@@ -625,8 +711,14 @@ fn run_sample(command: SampleCommand) -> Result<(), Failure> {
             let mut failed = 0;
             for result in &results {
                 match &result.problem {
-                    None if result.changes.is_empty() => text.push_str(&format!("{}: ok\n", result.id)),
-                    None => text.push_str(&format!("{}: ok, but {}\n", result.id, result.changes.join("; "))),
+                    None if result.changes.is_empty() => {
+                        text.push_str(&format!("{}: ok\n", result.id))
+                    }
+                    None => text.push_str(&format!(
+                        "{}: ok, but {}\n",
+                        result.id,
+                        result.changes.join("; ")
+                    )),
                     Some(problem) => {
                         failed += 1;
                         text.push_str(&format!("{}: FAILS: {problem}\n", result.id));
@@ -635,9 +727,189 @@ fn run_sample(command: SampleCommand) -> Result<(), Failure> {
             }
             print_stdout(&text)?;
             if failed > 0 {
-                return Err(Failure::Vcfq(ErrorKind::Store { path: store.store.clone(), message: format!("{failed} of {} samples fail their requirements", results.len()) }.into()));
+                return Err(Failure::Vcfq(
+                    ErrorKind::Store {
+                        path: store.store.clone(),
+                        message: format!(
+                            "{failed} of {} samples fail their requirements",
+                            results.len()
+                        ),
+                    }
+                    .into(),
+                ));
             }
             Ok(())
         }
     }
+}
+
+fn run_serve(args: ServeArgs) -> Result<(), Failure> {
+    let api_keys = match &args.api_keys {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|error| Failure::Io(format!("reading {}", path.display()), error))?;
+            let keys: Vec<String> = text
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty() && !line.starts_with('#'))
+                .map(String::from)
+                .collect();
+            if keys.is_empty() {
+                return Err(Failure::Io(
+                    format!("reading {}", path.display()),
+                    io::Error::other("the file holds no API keys (one per line)"),
+                ));
+            }
+            Some(keys)
+        }
+        None => None,
+    };
+    let schema = match args.schema {
+        SchemaArg::Docs => Schema::Docs,
+        SchemaArg::Openapi => Schema::Openapi,
+    };
+    vcfq::server::serve(vcfq::server::ServeOptions {
+        store: args.store.store,
+        bind: args.bind,
+        dbsnp: args.dbsnp,
+        api_keys,
+        rate_limit: args.rate_limit,
+        schema,
+    })?;
+    Ok(())
+}
+
+fn run_parity(args: ParityArgs) -> Result<(), Failure> {
+    let read = |path: &std::path::Path| {
+        std::fs::read(path)
+            .map_err(|error| Failure::Io(format!("reading {}", path.display()), error))
+    };
+    // (name, request, hosted body)
+    let mut pairs: Vec<(String, String, Vec<u8>)> = Vec::new();
+    let parse_pair = |name: String, text: &[u8]| -> Result<(String, String, Vec<u8>), Failure> {
+        let pair: SavedPair = serde_json::from_slice(text).map_err(|error| {
+            Failure::Io(
+                format!("reading pair {name}"),
+                io::Error::other(format!(
+                    "expected {{\"request\": ..., \"response\": ...}}: {error}"
+                )),
+            )
+        })?;
+        let raw = pair.response.get();
+        // A response saved as a JSON string is the body's text; otherwise it is the body.
+        let body = match serde_json::from_str::<String>(raw) {
+            Ok(text) => text.into_bytes(),
+            Err(_) => raw.as_bytes().to_vec(),
+        };
+        Ok((name, pair.request, body))
+    };
+    if let (Some(request), Some(response)) = (&args.request, &args.response) {
+        pairs.push(("1".to_string(), request.clone(), read(response)?));
+    } else if let Some(path) = &args.pairs {
+        let text = read(path)?;
+        for (number, line) in text.split(|&b| b == b'\n').enumerate() {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            pairs.push(parse_pair(
+                format!("{}:{}", path.display(), number + 1),
+                line,
+            )?);
+        }
+    } else if let Some(dir) = &args.dir {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|error| Failure::Io(format!("reading {}", dir.display()), error))?
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+            .collect();
+        files.sort();
+        for file in files {
+            let text = read(&file)?;
+            pairs.push(parse_pair(file.display().to_string(), &text)?);
+        }
+    } else {
+        return Err(Failure::Io(
+            "vcfq parity".to_string(),
+            io::Error::other("give --request and --response, --pairs FILE or --dir DIR"),
+        ));
+    }
+    if pairs.is_empty() {
+        return Err(Failure::Io(
+            "vcfq parity".to_string(),
+            io::Error::other("no request/response pairs found"),
+        ));
+    }
+    let (sample, default_base_url) = args.sample.open()?;
+    let dbsnp = match &args.dbsnp {
+        Some(dir) => Some(Arc::new(RsidMap::open(dir)?)),
+        None => None,
+    };
+    let mut report = String::new();
+    let mut differing = 0;
+    for (name, request_text, hosted) in &pairs {
+        let (url, query) = match request_text.split_once('?') {
+            Some((url, query)) => (Some(url), query),
+            None if request_text.contains('=') || request_text.is_empty() => {
+                (None, request_text.as_str())
+            }
+            None => (Some(request_text.as_str()), ""),
+        };
+        let base_url = args
+            .base_url
+            .clone()
+            .or_else(|| url.filter(|url| url.contains("://")).map(String::from))
+            .unwrap_or_else(|| default_base_url.clone());
+        let schema = match args.schema {
+            Some(SchemaArg::Docs) => Schema::Docs,
+            Some(SchemaArg::Openapi) => Schema::Openapi,
+            None => match vcfq::parity::parse_json(hosted) {
+                Ok(vcfq::parity::Json::Object(top)) => {
+                    let has_next = top.iter().any(|(key, value)| key == "meta" && matches!(value, vcfq::parity::Json::Object(meta) if meta.iter().any(|(k, _)| k == "next")));
+                    if has_next {
+                        Schema::Openapi
+                    } else {
+                        Schema::Docs
+                    }
+                }
+                _ => Schema::Docs,
+            },
+        };
+        let options = ResponseOptions {
+            schema,
+            base_url,
+            dbsnp: dbsnp.clone(),
+        };
+        let local = match Request::parse(query)
+            .map_err(Error::from)
+            .and_then(|request| sample.respond(&request, &options))
+        {
+            Ok(body) => body,
+            Err(error) => error_body(&error.to_string()),
+        };
+        let differences = vcfq::parity::compare(&local, hosted);
+        if differences.is_empty() {
+            report.push_str(&format!("{name}: identical ({query})\n"));
+        } else {
+            differing += 1;
+            report.push_str(&format!(
+                "{name}: {} difference(s) ({query})\n",
+                differences.len()
+            ));
+            for difference in differences.iter().take(50) {
+                report.push_str(&format!(
+                    "  {}: local {} | hosted {}\n",
+                    difference.path, difference.local, difference.hosted
+                ));
+            }
+        }
+    }
+    report.push_str(&format!(
+        "{} identical, {differing} differ\n",
+        pairs.len() - differing
+    ));
+    print_stdout(&report)?;
+    if differing > 0 {
+        return Err(Failure::Differences);
+    }
+    Ok(())
 }

@@ -44,7 +44,10 @@ impl SampleId {
             }
         }
         if !valid {
-            return Err(ErrorKind::InvalidSampleId { given: text.chars().take(100).collect() }.into());
+            return Err(ErrorKind::InvalidSampleId {
+                given: text.chars().take(100).collect(),
+            }
+            .into());
         }
         Ok(SampleId(text.to_ascii_lowercase()))
     }
@@ -102,7 +105,9 @@ pub struct Store {
 }
 
 fn unix_seconds(time: std::io::Result<SystemTime>) -> u64 {
-    time.ok().and_then(|time| time.duration_since(UNIX_EPOCH).ok()).map_or(0, |age| age.as_secs())
+    time.ok()
+        .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |age| age.as_secs())
 }
 
 struct Lock(File);
@@ -124,12 +129,18 @@ impl Store {
     }
 
     fn store_error(&self, message: impl Into<String>) -> Error {
-        ErrorKind::Store { path: self.dir.join(STORE_FILE), message: message.into() }.into()
+        ErrorKind::Store {
+            path: self.dir.join(STORE_FILE),
+            message: message.into(),
+        }
+        .into()
     }
 
     fn lock(&self, exclusive: bool) -> Result<Lock, Error> {
         if exclusive {
-            fs::create_dir_all(&self.dir).map_err(|error| self.store_error(format!("cannot create the store directory: {error}")))?;
+            fs::create_dir_all(&self.dir).map_err(|error| {
+                self.store_error(format!("cannot create the store directory: {error}"))
+            })?;
         }
         let path = self.dir.join(LOCK_FILE);
         let file = File::options()
@@ -138,11 +149,21 @@ impl Store {
             .write(true)
             .truncate(false)
             .open(&path)
-            .map_err(|error| self.store_error(format!("cannot open {}: {error}", path.display())))?;
-        let operation = if exclusive { libc::LOCK_EX } else { libc::LOCK_SH };
+            .map_err(|error| {
+                self.store_error(format!("cannot open {}: {error}", path.display()))
+            })?;
+        let operation = if exclusive {
+            libc::LOCK_EX
+        } else {
+            libc::LOCK_SH
+        };
         // SAFETY: a valid descriptor; flock blocks until the lock is granted.
         if unsafe { libc::flock(file.as_raw_fd(), operation) } != 0 {
-            return Err(self.store_error(format!("cannot lock {}: {}", path.display(), std::io::Error::last_os_error())));
+            return Err(self.store_error(format!(
+                "cannot lock {}: {}",
+                path.display(),
+                std::io::Error::last_os_error()
+            )));
         }
         Ok(Lock(file))
     }
@@ -152,23 +173,35 @@ impl Store {
         let text = match fs::read(&path) {
             Ok(text) => text,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(StoreFile { format: FORMAT.to_string(), version: 1, samples: BTreeMap::new() });
+                return Ok(StoreFile {
+                    format: FORMAT.to_string(),
+                    version: 1,
+                    samples: BTreeMap::new(),
+                });
             }
             Err(error) => return Err(self.store_error(format!("cannot read it: {error}"))),
         };
         let store: StoreFile = serde_json::from_slice(&text).map_err(|error| {
-            self.store_error(format!("it is not a valid sample store ({error}); fix or remove the file"))
+            self.store_error(format!(
+                "it is not a valid sample store ({error}); fix or remove the file"
+            ))
         })?;
         if store.format != FORMAT || store.version != 1 {
-            return Err(self.store_error(format!("it is a {:?} version {} file, not a vcfq sample store version 1", store.format, store.version)));
+            return Err(self.store_error(format!(
+                "it is a {:?} version {} file, not a vcfq sample store version 1",
+                store.format, store.version
+            )));
         }
         Ok(store)
     }
 
     fn write(&self, store: &StoreFile) -> Result<(), Error> {
         let path = self.dir.join(STORE_FILE);
-        let temporary = self.dir.join(format!(".{STORE_FILE}.{}", std::process::id()));
-        let mut text = serde_json::to_vec_pretty(store).map_err(|error| self.store_error(error.to_string()))?;
+        let temporary = self
+            .dir
+            .join(format!(".{STORE_FILE}.{}", std::process::id()));
+        let mut text = serde_json::to_vec_pretty(store)
+            .map_err(|error| self.store_error(error.to_string()))?;
         text.push(b'\n');
         let result = (|| -> std::io::Result<()> {
             let mut file = File::create(&temporary)?;
@@ -184,14 +217,29 @@ impl Store {
     }
 
     /// Checks the VCF (CONTRACT section 6) and records it under `id`.
-    pub fn add(&self, id: &SampleId, vcf: &Path, vcf_sample: Option<String>) -> Result<StoredSample, Error> {
-        let sample = Sample::open(vcf, &SampleOptions { vcf_sample: vcf_sample.clone() })?;
-        let vcf = fs::canonicalize(vcf).map_err(|error| Error::io(format!("resolving {}", vcf.display()), error))?;
+    pub fn add(
+        &self,
+        id: &SampleId,
+        vcf: &Path,
+        vcf_sample: Option<String>,
+    ) -> Result<StoredSample, Error> {
+        let sample = Sample::open(
+            vcf,
+            &SampleOptions {
+                vcf_sample: vcf_sample.clone(),
+            },
+        )?;
+        let vcf = fs::canonicalize(vcf)
+            .map_err(|error| Error::io(format!("resolving {}", vcf.display()), error))?;
         let stored = describe(id.as_str(), &vcf, &sample, vcf_sample)?;
         let _lock = self.lock(true)?;
         let mut store = self.read()?;
         if let Some(existing) = store.samples.get(id.as_str()) {
-            return Err(ErrorKind::SampleExists { id: id.to_string(), vcf: existing.vcf.clone() }.into());
+            return Err(ErrorKind::SampleExists {
+                id: id.to_string(),
+                vcf: existing.vcf.clone(),
+            }
+            .into());
         }
         store.samples.insert(id.to_string(), stored.clone());
         self.write(&store)?;
@@ -202,7 +250,10 @@ impl Store {
     pub fn remove(&self, id: &SampleId) -> Result<StoredSample, Error> {
         let _lock = self.lock(true)?;
         let mut store = self.read()?;
-        let removed = store.samples.remove(id.as_str()).ok_or_else(|| Error::from(ErrorKind::SampleNotFound { id: id.to_string() }))?;
+        let removed = store
+            .samples
+            .remove(id.as_str())
+            .ok_or_else(|| Error::from(ErrorKind::SampleNotFound { id: id.to_string() }))?;
         self.write(&store)?;
         Ok(removed)
     }
@@ -220,7 +271,10 @@ impl Store {
             return Err(ErrorKind::SampleNotFound { id: id.to_string() }.into());
         }
         let _lock = self.lock(false)?;
-        self.read()?.samples.remove(id.as_str()).ok_or_else(|| ErrorKind::SampleNotFound { id: id.to_string() }.into())
+        self.read()?
+            .samples
+            .remove(id.as_str())
+            .ok_or_else(|| ErrorKind::SampleNotFound { id: id.to_string() }.into())
     }
 
     /// Opens a stored sample for querying, checking its requirements again.
@@ -241,26 +295,39 @@ impl Store {
             .map(|stored| {
                 let mut changes = Vec::new();
                 let problem = match open_stored(&stored) {
-                    Ok(sample) => match describe(&stored.id, &stored.vcf, &sample, stored.vcf_sample.clone()) {
-                        Ok(now) => {
-                            if now.size != stored.size {
-                                changes.push(format!("the VCF's size changed from {} to {} bytes", stored.size, now.size));
+                    Ok(sample) => {
+                        match describe(&stored.id, &stored.vcf, &sample, stored.vcf_sample.clone())
+                        {
+                            Ok(now) => {
+                                if now.size != stored.size {
+                                    changes.push(format!(
+                                        "the VCF's size changed from {} to {} bytes",
+                                        stored.size, now.size
+                                    ));
+                                }
+                                if now.modified_unix_seconds != stored.modified_unix_seconds {
+                                    changes.push("the VCF was modified".to_string());
+                                }
+                                if now.index != stored.index {
+                                    changes
+                                        .push(format!("the index is now {}", now.index.display()));
+                                } else if now.index_modified_unix_seconds
+                                    != stored.index_modified_unix_seconds
+                                {
+                                    changes.push("the index was rebuilt".to_string());
+                                }
+                                None
                             }
-                            if now.modified_unix_seconds != stored.modified_unix_seconds {
-                                changes.push("the VCF was modified".to_string());
-                            }
-                            if now.index != stored.index {
-                                changes.push(format!("the index is now {}", now.index.display()));
-                            } else if now.index_modified_unix_seconds != stored.index_modified_unix_seconds {
-                                changes.push("the index was rebuilt".to_string());
-                            }
-                            None
+                            Err(error) => Some(error.to_string()),
                         }
-                        Err(error) => Some(error.to_string()),
-                    },
+                    }
                     Err(error) => Some(error.to_string()),
                 };
-                CheckResult { id: stored.id, problem, changes }
+                CheckResult {
+                    id: stored.id,
+                    problem,
+                    changes,
+                }
             })
             .collect())
     }
@@ -270,18 +337,35 @@ impl Store {
 /// API's answer for an archived sample), a 400.
 pub fn open_stored(stored: &StoredSample) -> Result<Sample, Error> {
     if !stored.vcf.exists() {
-        return Err(ErrorKind::SampleUnavailable { id: stored.id.clone(), vcf: stored.vcf.clone() }.into());
+        return Err(ErrorKind::SampleUnavailable {
+            id: stored.id.clone(),
+            vcf: stored.vcf.clone(),
+        }
+        .into());
     }
-    Sample::open(&stored.vcf, &SampleOptions { vcf_sample: stored.vcf_sample.clone() })
+    Sample::open(
+        &stored.vcf,
+        &SampleOptions {
+            vcf_sample: stored.vcf_sample.clone(),
+        },
+    )
 }
 
-fn describe(id: &str, vcf: &Path, sample: &Sample, vcf_sample: Option<String>) -> Result<StoredSample, Error> {
-    let metadata = fs::metadata(vcf).map_err(|error| Error::io(format!("reading {}", vcf.display()), error))?;
-    let index_metadata = fs::metadata(sample.index_path()).map_err(|error| Error::io(format!("reading {}", sample.index_path().display()), error))?;
+fn describe(
+    id: &str,
+    vcf: &Path,
+    sample: &Sample,
+    vcf_sample: Option<String>,
+) -> Result<StoredSample, Error> {
+    let metadata = fs::metadata(vcf)
+        .map_err(|error| Error::io(format!("reading {}", vcf.display()), error))?;
+    let index_metadata = fs::metadata(sample.index_path())
+        .map_err(|error| Error::io(format!("reading {}", sample.index_path().display()), error))?;
     Ok(StoredSample {
         id: id.to_string(),
         vcf: vcf.to_path_buf(),
-        index: fs::canonicalize(sample.index_path()).unwrap_or_else(|_| sample.index_path().to_path_buf()),
+        index: fs::canonicalize(sample.index_path())
+            .unwrap_or_else(|_| sample.index_path().to_path_buf()),
         size: metadata.len(),
         modified_unix_seconds: unix_seconds(metadata.modified()),
         index_modified_unix_seconds: unix_seconds(index_metadata.modified()),
@@ -299,7 +383,15 @@ mod tests {
     fn sample_ids() {
         let id = SampleId::parse("3FA85F64-5717-4562-B3FC-2C963F66AFA6").unwrap();
         assert_eq!(id.as_str(), "3fa85f64-5717-4562-b3fc-2c963f66afa6");
-        for bad in ["", "3fa85f64", "../../etc/passwd", "3fa85f64-5717-4562-b3fc-2c963f66afa", "3fa85f64-5717-4562-b3fc_2c963f66afa6", "3fa85f64-5717-4562-b3fc-2c963f66afg6", "3fa85f645717-4562-b3fc-2c963f66afa6-"] {
+        for bad in [
+            "",
+            "3fa85f64",
+            "../../etc/passwd",
+            "3fa85f64-5717-4562-b3fc-2c963f66afa",
+            "3fa85f64-5717-4562-b3fc_2c963f66afa6",
+            "3fa85f64-5717-4562-b3fc-2c963f66afg6",
+            "3fa85f645717-4562-b3fc-2c963f66afa6-",
+        ] {
             let error = SampleId::parse(bad).unwrap_err();
             assert_eq!(error.class(), crate::ErrorClass::BadRequest, "{bad:?}");
         }

@@ -8,4 +8,5 @@ mod files;
 mod golden;
 mod library;
 mod selfcheck;
+mod serve;
 mod util;

@@ -1,0 +1,379 @@
+//! `vcfq serve`: a local mirror of the hosted endpoint
+//! `GET /api/v2/sample-genomic-variants/{sample_id}`, answering from the sample store with
+//! exactly the bytes `vcfq query` prints. HTTP here, the query engine below it.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, Request as HttpRequest, StatusCode};
+use axum::response::Response;
+use axum::Router;
+use tokio::sync::Semaphore;
+
+use crate::engine::Sample;
+use crate::error::Error;
+use crate::request::Request;
+use crate::response::{error_body, ResponseOptions, Schema, API_PATH};
+use crate::store::{open_stored, SampleId, Store, StoredSample};
+use crate::RsidMap;
+
+/// How to serve.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub store: PathBuf,
+    pub bind: SocketAddr,
+    pub dbsnp: Option<PathBuf>,
+    /// API keys (one per line in the file); `None` serves without authentication.
+    pub api_keys: Option<Vec<String>>,
+    /// Requests per second allowed per key (or per client address without keys).
+    pub rate_limit: Option<u32>,
+    pub schema: Schema,
+}
+
+struct OpenSample {
+    sample: Arc<Sample>,
+    stored: StoredSample,
+    /// Size and modification time of the VCF when it was opened.
+    fingerprint: (u64, Option<SystemTime>),
+}
+
+struct ServerState {
+    store: Store,
+    options: ResponseOptions,
+    api_keys: Option<Vec<Vec<u8>>>,
+    rate_limit: Option<u32>,
+    samples: Mutex<HashMap<SampleId, Arc<OpenSample>>>,
+    windows: Mutex<HashMap<String, (u64, u32)>>,
+    /// Bounds the queries running at once (each holds an htslib reader).
+    queries: Semaphore,
+    started: Instant,
+}
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn detail(status: StatusCode, message: &str) -> Response {
+    json_response(status, error_body(message))
+}
+
+fn error_response(error: &Error) -> Response {
+    let status = StatusCode::from_u16(error.class().http_status())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    detail(status, &error.to_string())
+}
+
+/// Compares without stopping at the first differing byte, so timing does not leak how
+/// much of a key was right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn fingerprint(path: &std::path::Path) -> Option<(u64, Option<SystemTime>)> {
+    std::fs::metadata(path)
+        .ok()
+        .map(|metadata| (metadata.len(), metadata.modified().ok()))
+}
+
+impl ServerState {
+    /// `Err` is the response to send instead: 401 without a valid key.
+    fn authenticate(&self, headers: &HeaderMap) -> Result<Option<String>, Response> {
+        let Some(keys) = &self.api_keys else {
+            return Ok(None);
+        };
+        let unauthorized = |message: &str| {
+            let mut response = detail(StatusCode::UNAUTHORIZED, message);
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Api-Key"),
+            );
+            response
+        };
+        let Some(value) = headers.get(header::AUTHORIZATION) else {
+            return Err(unauthorized(
+                "Authentication credentials were not provided.",
+            ));
+        };
+        let given = value
+            .as_bytes()
+            .strip_prefix(b"Api-Key ")
+            .unwrap_or_default();
+        // Check every key, so that the time taken does not say which one came close.
+        let matched = keys.iter().fold(None, |found, key| {
+            if constant_time_eq(key, given) {
+                Some(key)
+            } else {
+                found
+            }
+        });
+        match matched {
+            Some(key) => Ok(Some(String::from_utf8_lossy(key).into_owned())),
+            None => Err(unauthorized("Incorrect authentication credentials.")),
+        }
+    }
+
+    /// A fixed one-second window per key (or client address): `Err` is the 429.
+    fn throttle(&self, who: String) -> Result<(), Response> {
+        let Some(limit) = self.rate_limit else {
+            return Ok(());
+        };
+        let second = self.started.elapsed().as_secs();
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if windows.len() > 100_000 {
+            windows.retain(|_, (window, _)| *window == second);
+        }
+        let entry = windows.entry(who).or_insert((second, 0));
+        if entry.0 != second {
+            *entry = (second, 0);
+        }
+        entry.1 += 1;
+        if entry.1 > limit {
+            let mut response = detail(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Request was throttled. Expected available in 1 second.",
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return Err(response);
+        }
+        Ok(())
+    }
+
+    /// The opened sample for `id`, reopened (and re-checked) when its VCF changed.
+    fn sample(&self, id: &SampleId) -> Result<Arc<OpenSample>, Error> {
+        let stored = self.store.get(id)?;
+        let current = fingerprint(&stored.vcf);
+        {
+            let samples = self
+                .samples
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(open) = samples.get(id) {
+                if current.is_some()
+                    && current == Some(open.fingerprint)
+                    && open.stored.vcf == stored.vcf
+                {
+                    return Ok(Arc::clone(open));
+                }
+            }
+        }
+        let sample = open_stored(&stored)?;
+        let open = Arc::new(OpenSample {
+            sample: Arc::new(sample),
+            fingerprint: current.unwrap_or((0, None)),
+            stored,
+        });
+        self.samples
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(id.clone(), Arc::clone(&open));
+        Ok(open)
+    }
+}
+
+async fn handle(
+    State(state): State<Arc<ServerState>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    request: HttpRequest<Body>,
+) -> Response {
+    let started = Instant::now();
+    let (parts, _body) = request.into_parts();
+    let method = parts.method.clone();
+    let uri = parts.uri.clone();
+    let response = answer(&state, client, &parts).await;
+    let bytes = axum::body::HttpBody::size_hint(response.body())
+        .exact()
+        .map_or_else(|| "-".to_string(), |n| n.to_string());
+    // One line per request; the Authorization header is never logged.
+    eprintln!(
+        "{client} \"{method} {}\" {} {bytes} {:.2}ms",
+        uri.path_and_query().map_or("", |p| p.as_str()),
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    response
+}
+
+async fn answer(
+    state: &Arc<ServerState>,
+    client: SocketAddr,
+    request: &axum::http::request::Parts,
+) -> Response {
+    let path = request.uri.path();
+    let Some(raw_id) = path.strip_prefix(API_PATH) else {
+        return detail(StatusCode::NOT_FOUND, "Not found.");
+    };
+    if request.method != Method::GET && request.method != Method::HEAD {
+        let mut response = detail(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &format!("Method \"{}\" not allowed.", request.method),
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return response;
+    }
+    let key = match state.authenticate(&request.headers) {
+        Ok(key) => key,
+        Err(response) => return response,
+    };
+    if let Err(response) = state.throttle(key.unwrap_or_else(|| client.ip().to_string())) {
+        return response;
+    }
+    // The id is validated before anything else sees it; it never becomes a path.
+    let id = match SampleId::parse(raw_id.strip_suffix('/').unwrap_or(raw_id)) {
+        Ok(id) => id,
+        Err(error) => return error_response(&error),
+    };
+    let host = request
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_string();
+    let base_url = format!("http://{host}{path}");
+    let query = request.uri.query().unwrap_or("").to_string();
+    let Ok(_permit) = state.queries.acquire().await else {
+        return detail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is shutting down.",
+        );
+    };
+    let state = Arc::clone(state);
+    let result = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, Error> {
+        let open = state.sample(&id)?;
+        let request = Request::parse(&query).map_err(Error::from)?;
+        let options = ResponseOptions {
+            base_url,
+            ..state.options.clone()
+        };
+        open.sample.respond(&request, &options)
+    })
+    .await;
+    match result {
+        Ok(Ok(body)) => json_response(StatusCode::OK, body),
+        Ok(Err(error)) => error_response(&error),
+        Err(_) => detail(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "A server error occurred.",
+        ),
+    }
+}
+
+/// Serves until SIGINT or SIGTERM. Prints `listening on http://ADDR` to stderr first.
+pub fn serve(options: ServeOptions) -> Result<(), Error> {
+    let dbsnp = match &options.dbsnp {
+        Some(dir) => Some(Arc::new(RsidMap::open(dir)?)),
+        None => None,
+    };
+    let store = Store::new(&options.store);
+    let samples = store.list()?.len();
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let state = Arc::new(ServerState {
+        store,
+        options: ResponseOptions {
+            schema: options.schema,
+            base_url: String::new(),
+            dbsnp,
+        },
+        api_keys: options
+            .api_keys
+            .map(|keys| keys.into_iter().map(String::into_bytes).collect()),
+        rate_limit: options.rate_limit,
+        samples: Mutex::new(HashMap::new()),
+        windows: Mutex::new(HashMap::new()),
+        queries: Semaphore::new(threads * 2),
+        started: Instant::now(),
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .max_blocking_threads(threads * 2)
+        .enable_all()
+        .build()
+        .map_err(|error| Error::io("starting the server runtime", error))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(options.bind)
+            .await
+            .map_err(|error| Error::io(format!("binding {}", options.bind), error))?;
+        let address = listener
+            .local_addr()
+            .map_err(|error| Error::io("reading the bound address", error))?;
+        eprintln!(
+            "vcfq serve: listening on http://{address} (store {}, {samples} samples)",
+            options.store.display()
+        );
+        let app = Router::new().fallback(handle).with_state(state).layer(
+            tower_http::timeout::TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                Duration::from_secs(30),
+            ),
+        );
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|error| Error::io("serving", error))?;
+        eprintln!("vcfq serve: stopped");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn constant_time_comparison() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secrets"));
+        assert!(!constant_time_eq(b"", b"x"));
+    }
+
+    #[test]
+    fn kinds_map_to_statuses() {
+        let error: Error = ErrorKind::SampleNotFound { id: "x".into() }.into();
+        assert_eq!(error_response(&error).status(), StatusCode::NOT_FOUND);
+        let error: Error = ErrorKind::NoDbsnpMap.into();
+        assert_eq!(error_response(&error).status(), StatusCode::BAD_REQUEST);
+    }
+}

@@ -1,0 +1,567 @@
+//! `vcfq serve` over real HTTP on 127.0.0.1 (a random port), the sample store, and
+//! `vcfq parity`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use crate::util::{run, testdata, vcfq};
+
+const ID: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+const API: &str = "/api/v2/sample-genomic-variants/";
+
+/// A running server, stopped (SIGTERM) when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Server {
+    fn start(store: &Path, extra: &[&str]) -> Server {
+        let mut child = vcfq()
+            .args([
+                "serve",
+                "--store",
+                store.to_str().unwrap(),
+                "--bind",
+                "127.0.0.1:0",
+            ])
+            .args(extra)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        let port = line
+            .split("http://127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|port| port.parse().ok())
+            .unwrap_or_else(|| panic!("no listening line: {line:?}"));
+        let log = std::sync::Arc::new(std::sync::Mutex::new(line));
+        let sink = std::sync::Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                sink.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+        Server { child, port, log }
+    }
+
+    fn get(&self, target: &str, headers: &[(&str, &str)]) -> (u16, Vec<(String, String)>, String) {
+        http_get(self.port, target, headers)
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    fn stop(&mut self) -> std::process::ExitStatus {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        for _ in 0..100 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the server did not stop on SIGTERM");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 GET: (status, headers, body).
+fn http_get(
+    port: u16,
+    target: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Vec<(String, String)>, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut request =
+        format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let text = String::from_utf8(response).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|line| line.split_once(": "))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
+        .collect();
+    (status, headers, body.to_string())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A store with the docs' sample under ID.
+fn store_with_sample() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let (code, _, stderr) = run(&[
+        "sample",
+        "add",
+        ID,
+        testdata("apoe.vcf.gz").to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    (dir, store)
+}
+
+fn cli_body(store: &Path, args: &[&str]) -> String {
+    let mut all = vec!["query", "--sample", ID, "--store", store.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let (code, stdout, stderr) = run(&all);
+    assert_eq!(code, 0, "{stderr}");
+    stdout.strip_suffix('\n').unwrap().to_string()
+}
+
+#[test]
+fn answers_with_the_bytes_vcfq_query_prints() {
+    let (_dir, store) = store_with_sample();
+    let server = Server::start(&store, &[]);
+    for query in [
+        "chromosome=chr19&position=44908684",
+        "chromosome=chr19&start_position=44905000&end_position=44910000",
+        "chromosome=chr19&start_position=44905000&end_position=44910000&limit=2&offset=1",
+        "chromosome=chr2&position=5",
+    ] {
+        let (status, headers, body) = server.get(&format!("{API}{ID}?{query}"), &[]);
+        assert_eq!(status, 200, "{query}: {body}");
+        assert_eq!(header(&headers, "content-type"), Some("application/json"));
+        assert_eq!(body, cli_body(&store, &[query]), "{query}");
+    }
+    // The docs' example, byte for byte.
+    let (_, _, body) = server.get(
+        &format!("{API}{ID}?chromosome=chr19&position=44908684"),
+        &[],
+    );
+    assert_eq!(
+        body,
+        r#"{"meta":{"count":1},"results":[{"chromosome":"chr19","position":44908684,"rsid":"rs429358","ref":"T","alt":["C"],"genotype":{"GT":"0|1","DS":"1","GP":"0,1,0"},"quality":null,"info":{"RAF":"0.15"}}]}"#
+    );
+    assert!(
+        server.log().contains(&format!(
+            "\"GET {API}{ID}?chromosome=chr19&position=44908684\" 200 "
+        )),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn openapi_links_are_built_from_the_request_url() {
+    let (_dir, store) = store_with_sample();
+    let server = Server::start(&store, &["--schema", "openapi"]);
+    let query = "start_position=44905000&chromosome=chr19&end_position=44910000&limit=2&offset=2";
+    let (status, _, body) = server.get(&format!("{API}{ID}?{query}"), &[]);
+    assert_eq!(status, 200);
+    let base = format!("http://127.0.0.1:{}{API}{ID}", server.port);
+    assert!(body.contains(&format!("\"next\":\"{base}?chromosome=chr19&end_position=44910000&limit=2&offset=4&start_position=44905000\"")), "{body}");
+    assert!(body.contains(&format!("\"previous\":\"{base}?chromosome=chr19&end_position=44910000&limit=2&start_position=44905000\"")), "{body}");
+    assert_eq!(
+        body,
+        cli_body(&store, &["--schema", "openapi", "--base-url", &base, query])
+    );
+}
+
+#[test]
+fn error_statuses() {
+    let (dir, store) = store_with_sample();
+    // A second sample whose file then goes away (archived).
+    let moved = dir.path().join("moved.vcf.gz");
+    std::fs::copy(testdata("apoe.vcf.gz"), &moved).unwrap();
+    std::fs::copy(
+        testdata("apoe.vcf.gz.tbi"),
+        dir.path().join("moved.vcf.gz.tbi"),
+    )
+    .unwrap();
+    let archived = "11111111-2222-3333-4444-555555555555";
+    assert_eq!(
+        run(&[
+            "sample",
+            "add",
+            archived,
+            moved.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap()
+        ])
+        .0,
+        0
+    );
+    std::fs::remove_file(&moved).unwrap();
+
+    let server = Server::start(&store, &[]);
+    let cases: [(&str, u16, &str); 9] = [
+        (
+            "?chromosome=19&position=5",
+            400,
+            "did you mean \\\"chr19\\\"",
+        ),
+        (
+            "?position=5&start_position=1&chromosome=chr19",
+            400,
+            "more than one query mode",
+        ),
+        ("?rsid=rs429358", 400, "--dbsnp DIR"),
+        (
+            "?chromosome=chr19&start_position=1&end_position=200000",
+            400,
+            "the maximum is 100000 bp",
+        ),
+        ("", 400, "no query given"),
+        ("?chromosome=chr19&position=5&limit=abc", 200, "\"count\":0"),
+        ("/?chromosome=chr19&position=44908684", 200, "\"count\":1"),
+        ("?chromosome=chr19&position=%ZZ", 400, "invalid position"),
+        (
+            "?chromosome=chr19&position=1%2C000",
+            400,
+            "invalid position \\\"1,000\\\"",
+        ),
+    ];
+    for (suffix, status, fragment) in cases {
+        let (actual, headers, body) = server.get(&format!("{API}{ID}{suffix}"), &[]);
+        assert_eq!(actual, status, "{suffix}: {body}");
+        assert!(body.contains(fragment), "{suffix}: {body}");
+        assert_eq!(header(&headers, "content-type"), Some("application/json"));
+    }
+    let (status, _, body) =
+        server.get(&format!("{API}{archived}?chromosome=chr19&position=1"), &[]);
+    assert_eq!(status, 400);
+    assert!(body.contains("the sample's VCF is not available"), "{body}");
+    let (status, _, body) = server.get(
+        &format!("{API}00000000-0000-0000-0000-000000000000?chromosome=chr19&position=1"),
+        &[],
+    );
+    assert_eq!((status, body.contains("not found")), (404, true), "{body}");
+    let (status, _, body) = server.get("/api/v2/other", &[]);
+    assert_eq!(
+        (status, body.as_str()),
+        (404, "{\"detail\":\"Not found.\"}")
+    );
+}
+
+#[test]
+fn path_traversal_never_reaches_the_file_system() {
+    let (_dir, store) = store_with_sample();
+    let server = Server::start(&store, &[]);
+    for target in [
+        format!("{API}..%2F..%2F..%2Fetc%2Fpasswd?chromosome=chr1&position=1"),
+        format!("{API}../../../etc/passwd?chromosome=chr1&position=1"),
+        format!("{API}{ID}%00?chromosome=chr1&position=1"),
+        format!("{API}{ID}/../x?chromosome=chr1&position=1"),
+        "/api/v2/sample-genomic-variants/%2e%2e/samples.json".to_string(),
+    ] {
+        let (status, _, body) = server.get(&target, &[]);
+        assert!(status == 400 || status == 404, "{target}: {status} {body}");
+        assert!(!body.contains("root:"), "{target}");
+        assert!(body.starts_with("{\"detail\":"), "{target}: {body}");
+    }
+}
+
+#[test]
+fn api_keys_and_rate_limits() {
+    let (dir, store) = store_with_sample();
+    let keys = dir.path().join("keys.txt");
+    std::fs::write(&keys, "# test keys\nsecret-key-1\nsecret-key-2\n").unwrap();
+    let server = Server::start(
+        &store,
+        &["--api-keys", keys.to_str().unwrap(), "--rate-limit", "3"],
+    );
+    let target = format!("{API}{ID}?chromosome=chr19&position=44908684");
+    let (status, headers, body) = server.get(&target, &[]);
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            401,
+            "{\"detail\":\"Authentication credentials were not provided.\"}"
+        )
+    );
+    assert_eq!(header(&headers, "www-authenticate"), Some("Api-Key"));
+    let (status, _, body) = server.get(&target, &[("Authorization", "Api-Key wrong")]);
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            401,
+            "{\"detail\":\"Incorrect authentication credentials.\"}"
+        )
+    );
+    let (status, _, _) = server.get(&target, &[("Authorization", "Bearer secret-key-1")]);
+    assert_eq!(status, 401);
+    // Over 3 requests in one second per key: 429 with Retry-After.
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let (status, headers, body) =
+            server.get(&target, &[("Authorization", "Api-Key secret-key-2")]);
+        if status == 429 {
+            assert_eq!(header(&headers, "retry-after"), Some("1"));
+            assert_eq!(
+                body,
+                "{\"detail\":\"Request was throttled. Expected available in 1 second.\"}"
+            );
+        }
+        statuses.push(status);
+    }
+    assert!(
+        statuses.contains(&200) && statuses.contains(&429),
+        "{statuses:?}"
+    );
+    // Another key has its own allowance.
+    let (status, _, _) = server.get(&target, &[("Authorization", "Api-Key secret-key-1")]);
+    assert_eq!(status, 200);
+    std::thread::sleep(Duration::from_millis(1100));
+    let (status, _, _) = server.get(&target, &[("Authorization", "Api-Key secret-key-2")]);
+    assert_eq!(status, 200, "a new second, a new allowance");
+    let log = server.log();
+    assert!(!log.contains("secret-key"), "keys are never logged: {log}");
+}
+
+#[test]
+fn stops_gracefully_on_sigterm() {
+    let (_dir, store) = store_with_sample();
+    let mut server = Server::start(&store, &[]);
+    assert_eq!(
+        server
+            .get(
+                &format!("{API}{ID}?chromosome=chr19&position=44908684"),
+                &[]
+            )
+            .0,
+        200
+    );
+    let status = server.stop();
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn store_commands() {
+    let (dir, store) = store_with_sample();
+    let store_arg = store.to_str().unwrap();
+    let (code, stdout, _) = run(&["sample", "list", "--store", store_arg]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.starts_with(ID) && stdout.contains("apoe.vcf.gz") && stdout.contains("\tchr\n"),
+        "{stdout}"
+    );
+    assert!(run(&[
+        "sample",
+        "add",
+        ID,
+        testdata("apoe.vcf.gz").to_str().unwrap(),
+        "--store",
+        store_arg
+    ])
+    .2
+    .contains("already in the store"));
+    assert_eq!(
+        run(&[
+            "sample",
+            "add",
+            "not-a-uuid",
+            testdata("apoe.vcf.gz").to_str().unwrap(),
+            "--store",
+            store_arg
+        ])
+        .0,
+        2
+    );
+    assert_eq!(
+        run(&[
+            "sample",
+            "add",
+            "22222222-2222-2222-2222-222222222222",
+            testdata("edge/plain-gzip.vcf.gz").to_str().unwrap(),
+            "--store",
+            store_arg
+        ])
+        .0,
+        2
+    );
+    let (code, stdout, _) = run(&["sample", "check", "--store", store_arg]);
+    assert_eq!((code, stdout.trim()), (0, format!("{ID}: ok").as_str()));
+
+    // Check says what changed: here the index was rebuilt (newer), which is fine.
+    let copy = dir.path().join("copy.vcf.gz");
+    std::fs::copy(testdata("apoe.vcf.gz"), &copy).unwrap();
+    std::fs::copy(
+        testdata("apoe.vcf.gz.tbi"),
+        dir.path().join("copy.vcf.gz.tbi"),
+    )
+    .unwrap();
+    let other = "33333333-3333-3333-3333-333333333333";
+    assert_eq!(
+        run(&[
+            "sample",
+            "add",
+            other,
+            copy.to_str().unwrap(),
+            "--store",
+            store_arg
+        ])
+        .0,
+        0
+    );
+    std::fs::File::options()
+        .write(true)
+        .open(&copy)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() + Duration::from_secs(10))
+        .unwrap();
+    let (code, stdout, _) = run(&["sample", "check", other, "--store", store_arg]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("FAILS") && stdout.contains("older than the VCF"),
+        "{stdout}"
+    );
+    std::fs::remove_file(&copy).unwrap();
+    let (_, stdout, _) = run(&["sample", "check", other, "--store", store_arg]);
+    assert!(
+        stdout.contains("the sample's VCF is not available"),
+        "{stdout}"
+    );
+
+    let (code, stdout, _) = run(&["sample", "remove", other, "--store", store_arg]);
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(run(&["sample", "remove", other, "--store", store_arg]).0, 3);
+    // The store file is readable JSON.
+    let text = std::fs::read_to_string(store.join("samples.json")).unwrap();
+    assert!(text.contains("\"format\": \"vcfq-sample-store\""));
+}
+
+#[test]
+fn concurrent_adds_all_land() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let children: Vec<Child> = (0..8)
+        .map(|i| {
+            vcfq()
+                .args([
+                    "sample",
+                    "add",
+                    &format!("{i:08}-0000-0000-0000-000000000000"),
+                    testdata("apoe.vcf.gz").to_str().unwrap(),
+                    "--store",
+                    store.to_str().unwrap(),
+                ])
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let (_, stdout, _) = run(&["sample", "list", "--store", store.to_str().unwrap()]);
+    assert_eq!(stdout.lines().count(), 8, "{stdout}");
+}
+
+#[test]
+fn parity_reports_identical_and_field_level_differences() {
+    let (dir, store) = store_with_sample();
+    let query = "chromosome=chr19&start_position=44905000&end_position=44910000";
+    let hosted = cli_body(&store, &[query]);
+    let response = dir.path().join("hosted.json");
+    std::fs::write(&response, &hosted).unwrap();
+    let store_arg = store.to_str().unwrap();
+    let (code, stdout, _) = run(&[
+        "parity",
+        "--sample",
+        ID,
+        "--store",
+        store_arg,
+        "--request",
+        query,
+        "--response",
+        response.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("1: identical"), "{stdout}");
+
+    // A deliberate difference: QUAL written as 50 instead of null, and one record fewer.
+    let altered = hosted
+        .replacen("\"quality\":null", "\"quality\":50", 1)
+        .replacen("\"count\":5", "\"count\":4", 1);
+    let pairs = dir.path().join("pairs.jsonl");
+    let full_url = format!("https://api.gencove.com{API}{ID}?{query}");
+    std::fs::write(
+        &pairs,
+        format!(
+            "{}\n{}\n",
+            // The saved body as JSON, exactly as received (a JSON value, not re-serialised).
+            format!(
+                "{{\"request\":{},\"response\":{hosted}}}",
+                serde_json::json!(query)
+            ),
+            serde_json::json!({"request": full_url, "response": altered}),
+        ),
+    )
+    .unwrap();
+    let (code, stdout, _) = run(&[
+        "parity",
+        "--vcf",
+        testdata("apoe.vcf.gz").to_str().unwrap(),
+        "--pairs",
+        pairs.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("pairs.jsonl:1: identical"), "{stdout}");
+    assert!(
+        stdout.contains("pairs.jsonl:2: 2 difference(s)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("meta.count: local 5 | hosted 4"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("results[0] (chr19:44905579).quality: local null | hosted 50"),
+        "{stdout}"
+    );
+
+    // A directory of pairs.
+    let pair_dir = dir.path().join("pairs");
+    std::fs::create_dir(&pair_dir).unwrap();
+    std::fs::write(pair_dir.join("a.json"), serde_json::json!({"request": "chromosome=chr19&position=44908684", "response": cli_body(&store, &["chromosome=chr19&position=44908684"])}).to_string()).unwrap();
+    let (code, stdout, _) = run(&[
+        "parity",
+        "--sample",
+        ID,
+        "--store",
+        store_arg,
+        "--dir",
+        pair_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.ends_with("1 identical, 0 differ\n"), "{stdout}");
+}
