@@ -91,7 +91,7 @@ fn fingerprint(path: &std::path::Path) -> Option<(u64, Option<SystemTime>)> {
 
 impl ServerState {
     /// `Err` is the response to send instead: 401 without a valid key.
-    fn authenticate(&self, headers: &HeaderMap) -> Result<Option<String>, Response> {
+    fn authenticate(&self, headers: &HeaderMap) -> Result<Option<String>, Box<Response>> {
         let Some(keys) = &self.api_keys else {
             return Ok(None);
         };
@@ -127,7 +127,7 @@ impl ServerState {
     }
 
     /// A fixed one-second window per key (or client address): `Err` is the 429.
-    fn throttle(&self, who: String) -> Result<(), Response> {
+    fn throttle(&self, who: String) -> Result<(), Box<Response>> {
         let Some(limit) = self.rate_limit else {
             return Ok(());
         };
@@ -233,10 +233,10 @@ async fn answer(
     }
     let key = match state.authenticate(&request.headers) {
         Ok(key) => key,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     if let Err(response) = state.throttle(key.unwrap_or_else(|| client.ip().to_string())) {
-        return response;
+        return *response;
     }
     // The id is validated before anything else sees it; it never becomes a path.
     let id = match SampleId::parse(raw_id.strip_suffix('/').unwrap_or(raw_id)) {
