@@ -101,7 +101,7 @@ impl ServerState {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Api-Key"),
             );
-            response
+            Box::new(response)
         };
         let Some(value) = headers.get(header::AUTHORIZATION) else {
             return Err(unauthorized(
@@ -152,7 +152,7 @@ impl ServerState {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            return Err(response);
+            return Err(Box::new(response));
         }
         Ok(())
     }

@@ -516,13 +516,11 @@ fn parity_reports_identical_and_field_level_differences() {
     let full_url = format!("https://api.gencove.com{API}{ID}?{query}");
     std::fs::write(
         &pairs,
+        // The first body saved as JSON exactly as received (not re-serialised), the
+        // second as a string.
         format!(
-            "{}\n{}\n",
-            // The saved body as JSON, exactly as received (a JSON value, not re-serialised).
-            format!(
-                "{{\"request\":{},\"response\":{hosted}}}",
-                serde_json::json!(query)
-            ),
+            "{{\"request\":{},\"response\":{hosted}}}\n{}\n",
+            serde_json::json!(query),
             serde_json::json!({"request": full_url, "response": altered}),
         ),
     )
