@@ -16,7 +16,7 @@ use axum::Router;
 use tokio::sync::Semaphore;
 
 use crate::engine::Sample;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::request::Request;
 use crate::response::{error_body, ResponseOptions, Schema, API_PATH};
 use crate::store::{open_stored, SampleId, Store, StoredSample};
@@ -48,6 +48,10 @@ struct ServerState {
     api_keys: Option<Vec<Vec<u8>>>,
     rate_limit: Option<u32>,
     samples: Mutex<HashMap<SampleId, Arc<OpenSample>>>,
+    /// The store file's fingerprint when read, and its samples.
+    store_cache: Mutex<Option<(StoreFingerprint, HashMap<String, StoredSample>)>>,
+    /// Access-log lines go to a writer thread, which batches them.
+    access_log: std::sync::mpsc::Sender<String>,
     windows: Mutex<HashMap<String, (u64, u32)>>,
     /// Bounds the queries running at once (each holds an htslib reader).
     queries: Semaphore,
@@ -82,6 +86,26 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
+/// Writes access-log lines to stderr from one thread, flushing whenever it has caught up,
+/// so that requests never wait on the terminal or a log file.
+fn spawn_access_log() -> std::sync::mpsc::Sender<String> {
+    let (sender, receiver) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stderr());
+        while let Ok(line) = receiver.recv() {
+            let _ = out.write_all(line.as_bytes());
+            while let Ok(line) = receiver.try_recv() {
+                let _ = out.write_all(line.as_bytes());
+            }
+            let _ = out.flush();
+        }
+    });
+    sender
+}
+
+type StoreFingerprint = Option<(u64, Option<SystemTime>)>;
 
 fn fingerprint(path: &std::path::Path) -> Option<(u64, Option<SystemTime>)> {
     std::fs::metadata(path)
@@ -158,8 +182,31 @@ impl ServerState {
     }
 
     /// The opened sample for `id`, reopened (and re-checked) when its VCF changed.
+    /// The store's record of `id`. The store file is read again only when it changed
+    /// (one `stat` per request), so `vcfq sample add` takes effect without a restart.
+    fn stored(&self, id: &SampleId) -> Result<StoredSample, Error> {
+        let current = fingerprint(&self.store.dir().join("samples.json"));
+        let mut cache = self
+            .store_cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if cache.as_ref().map(|(seen, _)| *seen) != Some(current) {
+            let samples = self
+                .store
+                .list()?
+                .into_iter()
+                .map(|stored| (stored.id.clone(), stored))
+                .collect();
+            *cache = Some((current, samples));
+        }
+        let samples = cache.as_ref().map(|(_, samples)| samples);
+        samples
+            .and_then(|samples| samples.get(id.as_str()).cloned())
+            .ok_or_else(|| ErrorKind::SampleNotFound { id: id.to_string() }.into())
+    }
+
     fn sample(&self, id: &SampleId) -> Result<Arc<OpenSample>, Error> {
-        let stored = self.store.get(id)?;
+        let stored = self.stored(id)?;
         let current = fingerprint(&stored.vcf);
         {
             let samples = self
@@ -203,12 +250,12 @@ async fn handle(
         .exact()
         .map_or_else(|| "-".to_string(), |n| n.to_string());
     // One line per request; the Authorization header is never logged.
-    eprintln!(
-        "{client} \"{method} {}\" {} {bytes} {:.2}ms",
+    let _ = state.access_log.send(format!(
+        "{client} \"{method} {}\" {} {bytes} {:.2}ms\n",
         uri.path_and_query().map_or("", |p| p.as_str()),
         response.status().as_u16(),
         started.elapsed().as_secs_f64() * 1000.0
-    );
+    ));
     response
 }
 
@@ -299,6 +346,8 @@ pub fn serve(options: ServeOptions) -> Result<(), Error> {
             .map(|keys| keys.into_iter().map(String::into_bytes).collect()),
         rate_limit: options.rate_limit,
         samples: Mutex::new(HashMap::new()),
+        store_cache: Mutex::new(None),
+        access_log: spawn_access_log(),
         windows: Mutex::new(HashMap::new()),
         queries: Semaphore::new(threads * 2),
         started: Instant::now(),
@@ -359,7 +408,6 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorKind;
 
     #[test]
     fn constant_time_comparison() {

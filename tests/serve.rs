@@ -563,3 +563,40 @@ fn parity_reports_identical_and_field_level_differences() {
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.ends_with("1 identical, 0 differ\n"), "{stdout}");
 }
+
+#[test]
+fn samples_added_while_serving_are_answered() {
+    let (_dir, store) = store_with_sample();
+    let server = Server::start(&store, &[]);
+    let later = "44444444-4444-4444-4444-444444444444";
+    let target = format!("{API}{later}?chromosome=chr19&position=44908684");
+    assert_eq!(server.get(&target, &[]).0, 404);
+    assert_eq!(
+        run(&[
+            "sample",
+            "add",
+            later,
+            testdata("edge/multi_sample.vcf.gz").to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap()
+        ])
+        .0,
+        0
+    );
+    let (status, _, body) = server.get(&target, &[]);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"GT\":\"0|0\""), "{body}");
+    // Upper-case ids name the same sample.
+    assert_eq!(
+        server
+            .get(
+                &format!(
+                    "{API}{}?chromosome=chr19&position=44908684",
+                    ID.to_uppercase()
+                ),
+                &[]
+            )
+            .0,
+        200
+    );
+}
