@@ -182,14 +182,25 @@ fn write_dict<'a, V: Copy, I: Iterator<Item = (&'a str, V)>>(
             return write_merged_dict(out, entries(), write_value);
         }
         seen[bit / 64] |= 1 << (bit % 64);
-        if index > 0 {
-            out.push(b',');
-        }
-        write_string(out, key);
-        out.push(b':');
-        write_value(out, value);
+        write_entry(out, index, key, value, &write_value);
     }
     out.push(b'}');
+}
+
+/// `"key":value`, after a comma unless it is the first entry.
+fn write_entry<V>(
+    out: &mut Vec<u8>,
+    index: usize,
+    key: &str,
+    value: V,
+    write_value: &impl Fn(&mut Vec<u8>, V),
+) {
+    if index > 0 {
+        out.push(b',');
+    }
+    write_string(out, key);
+    out.push(b':');
+    write_value(out, value);
 }
 
 fn write_merged_dict<'a, V: Copy>(
@@ -206,12 +217,7 @@ fn write_merged_dict<'a, V: Copy>(
     }
     out.push(b'{');
     for (index, (key, value)) in merged.into_iter().enumerate() {
-        if index > 0 {
-            out.push(b',');
-        }
-        write_string(out, key);
-        out.push(b':');
-        write_value(out, value);
+        write_entry(out, index, key, value, &write_value);
     }
     out.push(b'}');
 }
