@@ -461,25 +461,22 @@ fn run_batch(args: BatchArgs) -> Result<(), Failure> {
     let (sample, base_url) = args.sample.open()?;
     let options = args.output.options(base_url)?;
     let defaults = args.paging.parameters();
-    let mut input: Box<dyn BufRead> = match &args.requests {
-        Some(path) => {
-            Box::new(BufReader::new(File::open(path).map_err(|error| {
-                Failure::Io(format!("opening {}", path.display()), error)
-            })?))
-        }
-        None => Box::new(BufReader::new(io::stdin())),
+    let source: Box<dyn io::Read> = match &args.requests {
+        Some(path) => Box::new(
+            File::open(path)
+                .map_err(|error| Failure::Io(format!("opening {}", path.display()), error))?,
+        ),
+        None => Box::new(io::stdin()),
     };
+    let mut input = BufReader::with_capacity(1 << 16, source);
     let stdout = io::stdout();
     let mut output = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut line = Vec::new();
     let mut body = Vec::with_capacity(1 << 16);
     loop {
-        // Flush before waiting for more input, so an interactive caller sees each answer.
-        if input
-            .fill_buf()
-            .map(|buffer| buffer.is_empty())
-            .unwrap_or(true)
-        {
+        // Flush before reading when no more input is buffered (the read may then wait),
+        // so that an interactive caller sees each answer before sending the next request.
+        if input.buffer().is_empty() {
             output.flush().map_err(output_error)?;
         }
         line.clear();

@@ -127,3 +127,37 @@ fn closed_pipe_ends_quietly() {
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
 }
+
+#[test]
+fn answers_each_line_before_the_next_arrives() {
+    use std::io::{BufRead, BufReader};
+    // An interactive caller writes one request and waits for its answer.
+    let mut child = vcfq()
+        .args(["batch", "--vcf", testdata("apoe.vcf.gz").to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for _ in 0..3 {
+            let mut line = String::new();
+            stdout.read_line(&mut line).unwrap();
+            sender.send(line).unwrap();
+        }
+    });
+    for position in ["44908684", "44908822", "1"] {
+        stdin
+            .write_all(format!("chromosome=chr19&position={position}\n").as_bytes())
+            .unwrap();
+        stdin.flush().unwrap();
+        let line = receiver
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("an answer before the next request");
+        assert!(line.starts_with("{\"meta\":{\"count\":"), "{line}");
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}

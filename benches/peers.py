@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Side-by-side comparison of vcfq with its peers on the same data and the same queries.
+
+Runs, interleaved over several rounds: vcfq batch (one warm process), vcfq CLI (one
+process per query), tabix and bcftools (one process per query), pysam (TabixFile +
+field splitting, warm, in process) and cyvcf2 (warm, in process), on random existing
+positions and 100 kb windows of the generated 10 M-record sample, and prints each one's
+median per query and its ratio to vcfq batch.
+
+Usage: python3 benches/peers.py [--rounds 3] [--queries 200]
+Creates target/bench-venv (pysam, cyvcf2) on first use; needs tabix and bcftools on PATH
+(apt-get install tabix bcftools) and builds vcfq in release mode.
+"""
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, "target", "bench-data")
+SAMPLE = os.path.join(DATA, "sample-10000000.vcf.gz")
+VENV = os.path.join(ROOT, "target", "bench-venv")
+VCFQ = os.path.join(ROOT, "target", "release", "vcfq")
+
+
+def ensure_environment():
+    if not os.path.exists(SAMPLE + ".queries.tsv"):
+        print("generating the 10 M-record sample (once, about a minute) ...", file=sys.stderr)
+        subprocess.run(["cargo", "run", "--release", "--quiet", "--bin", "vcfq-synth", "--",
+                        "sample", "--rows", "10000000", "--out", SAMPLE], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    python = os.path.join(VENV, "bin", "python")
+    if not os.path.exists(python):
+        subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
+        subprocess.run([python, "-m", "pip", "install", "--quiet", "pysam", "cyvcf2"], check=True)
+    if os.path.realpath(sys.prefix) != os.path.realpath(VENV):
+        os.execv(python, [python] + sys.argv)
+
+
+def load_sites():
+    sites = []
+    with open(SAMPLE + ".queries.tsv") as handle:
+        for line in handle:
+            _, chromosome, position = line.rstrip("\n").split("\t")
+            sites.append((chromosome, int(position)))
+    return sites
+
+
+def per_process(command_for):
+    def run(queries):
+        times = []
+        for query in queries:
+            command = command_for(query)
+            started = time.perf_counter()
+            subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            times.append(time.perf_counter() - started)
+        return times
+    return run
+
+
+class VcfqBatch:
+    """One warm `vcfq batch` process; each query is a line written and a line read."""
+
+    def __init__(self):
+        self.process = subprocess.Popen([VCFQ, "batch", "--vcf", SAMPLE], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, bufsize=0)
+        self.ask("chromosome=chr1&position=1")
+
+    def ask(self, line):
+        self.process.stdin.write((line + "\n").encode())
+        return self.process.stdout.readline()
+
+    def __call__(self, queries):
+        times = []
+        for (chromosome, start, end) in queries:
+            line = (f"chromosome={chromosome}&position={start}" if start == end
+                    else f"chromosome={chromosome}&start_position={start}&end_position={end}")
+            started = time.perf_counter()
+            self.ask(line)
+            times.append(time.perf_counter() - started)
+        return times
+
+
+def vcfq_cli(query):
+    chromosome, start, end = query
+    if start == end:
+        return [VCFQ, "query", "--vcf", SAMPLE, "--chromosome", chromosome, "--position", str(start)]
+    return [VCFQ, "query", "--vcf", SAMPLE, "--chromosome", chromosome,
+            "--start-position", str(start), "--end-position", str(end)]
+
+
+def main():
+    ensure_environment()
+    import cyvcf2
+    import pysam
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+    random.seed(20261129)
+    sites = load_sites()
+    points = [(c, p, p) for c, p in random.sample(sites, args.queries)]
+    ranges = [(c, max(1, p - 50_000), max(1, p - 50_000) + 100_000) for c, p in random.sample(sites, args.queries)]
+    process_queries = max(10, args.queries // 5)
+
+    tabix_file = pysam.TabixFile(SAMPLE)
+    vcf = cyvcf2.VCF(SAMPLE)
+
+    def pysam_run(queries):
+        times = []
+        for chromosome, start, end in queries:
+            started = time.perf_counter()
+            records = []
+            for line in tabix_file.fetch(chromosome, start - 1, end):
+                fields = line.split("\t")
+                if start <= int(fields[1]) <= end:
+                    records.append(fields)
+            times.append(time.perf_counter() - started)
+        return times
+
+    def cyvcf2_run(queries):
+        times = []
+        for chromosome, start, end in queries:
+            started = time.perf_counter()
+            records = []
+            for variant in vcf(f"{chromosome}:{start}-{end}"):
+                if start <= variant.POS <= end:
+                    records.append((variant.CHROM, variant.POS, variant.ID, variant.REF, variant.ALT,
+                                    variant.QUAL, dict(variant.INFO), variant.genotypes))
+            times.append(time.perf_counter() - started)
+        return times
+
+    batch = VcfqBatch()
+    tools = [
+        ("vcfq batch (warm)", batch, False),
+        ("vcfq CLI (process per query)", per_process(vcfq_cli), True),
+        ("tabix (process per query)", per_process(lambda q: ["tabix", SAMPLE, f"{q[0]}:{q[1]}-{q[2]}"]), True),
+        ("bcftools view -r (process per query)", per_process(lambda q: ["bcftools", "view", "-H", "-r", f"{q[0]}:{q[1]}-{q[2]}", SAMPLE]), True),
+        ("pysam TabixFile + split (warm)", pysam_run, False),
+        ("cyvcf2 (warm)", cyvcf2_run, False),
+    ]
+    for label, queries in [("point", points), ("100 kb range", ranges)]:
+        results = {name: [] for name, _, _ in tools}
+        for _ in range(args.rounds):
+            for name, run, is_process in tools:
+                results[name].extend(run(queries[:process_queries] if is_process else queries))
+        base = statistics.median(results[tools[0][0]])
+        print(f"\n{label} queries ({args.rounds} rounds, interleaved):")
+        print(f"  {'tool':40} {'median':>12} {'vs vcfq batch':>14}")
+        for name, _, _ in tools:
+            median = statistics.median(results[name])
+            print(f"  {name:40} {median * 1e6:10.0f} us {median / base:13.2f}x")
+    batch.process.stdin.close()
+    batch.process.wait()
+
+
+if __name__ == "__main__":
+    main()
