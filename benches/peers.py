@@ -65,12 +65,14 @@ class VcfqBatch:
     """One warm `vcfq batch` process; each query is a line written and a line read."""
 
     def __init__(self):
+        # Buffered pipes (a raw pipe's readline reads one byte per system call).
         self.process = subprocess.Popen([VCFQ, "batch", "--vcf", SAMPLE], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, bufsize=0)
+                                        stdout=subprocess.PIPE, bufsize=1 << 16)
         self.ask("chromosome=chr1&position=1")
 
     def ask(self, line):
         self.process.stdin.write((line + "\n").encode())
+        self.process.stdin.flush()
         return self.process.stdout.readline()
 
     def __call__(self, queries):

@@ -14,8 +14,8 @@ use crate::json::write_record;
 use crate::record::{chromosome_and_position, split_record};
 use crate::request::{fetch_interval, Paging, Position, Query, Request, Rsid};
 use crate::response::{write_head, write_tail, ResponseOptions};
-use crate::tabix::TabixReader;
-use crate::vcf::open_vcf;
+use crate::tabix::{FetchError, TabixReader};
+use crate::vcf::{index_mismatch, open_vcf};
 
 /// How to open a sample's VCF.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -456,7 +456,12 @@ impl Sample {
         let (fetch_start, fetch_end) = fetch_interval(start_position, end_position);
         reader
             .fetch(sequence_id, fetch_start, fetch_end)
-            .map_err(|message| Error::corrupt(&self.path, message))?;
+            .map_err(|error| match error {
+                FetchError::Query(message) => Error::corrupt(&self.path, message),
+                FetchError::IndexMismatch { offset } => {
+                    index_mismatch(&self.path, &self.index_path, offset)
+                }
+            })?;
         while let Some(line) = reader
             .next_line()
             .map_err(|message| self.read_error(chromosome, start_position, &message))?

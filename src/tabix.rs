@@ -18,9 +18,6 @@ use rust_htslib::htslib as hts;
 /// Bytes of inflated BGZF blocks each reader keeps (64 KiB each).
 const BLOCK_CACHE_BYTES: c_int = 4 << 20;
 
-/// htslib's `HTS_POS_MAX`: the end of any contig.
-const HTS_POS_MAX: i64 = ((i32::MAX as i64) << 32) | i32::MAX as i64;
-
 /// A reader over one indexed VCF. It owns its htslib handles; it may move to another
 /// thread between uses but is used by one thread at a time (`&mut self`).
 pub(crate) struct TabixReader {
@@ -28,6 +25,21 @@ pub(crate) struct TabixReader {
     index: *mut hts::tbx_t,
     iterator: *mut hts::hts_itr_t,
     line: hts::kstring_t,
+    /// The same VCF through std, to check where the index points before htslib reads.
+    data: std::fs::File,
+    data_size: u64,
+    /// Sequences whose index entries were found to point at blocks of this file.
+    verified: Vec<bool>,
+}
+
+/// Why a fetch failed.
+#[derive(Debug)]
+pub(crate) enum FetchError {
+    /// htslib could not build an iterator.
+    Query(String),
+    /// The index points at `offset`, which is not the start of a BGZF block of this file:
+    /// it belongs to another file, or to this one before it was rewritten.
+    IndexMismatch { offset: u64 },
 }
 
 // SAFETY: the handles are owned exclusively by this value, htslib keeps no thread-local
@@ -70,6 +82,12 @@ impl TabixReader {
         // block, or start in the block before, inflates it once.
         // SAFETY: the file was opened above and is a valid handle.
         unsafe { hts::bgzf_set_cache_size(hts::hts_get_bgzfp(file), BLOCK_CACHE_BYTES) };
+        let data =
+            std::fs::File::open(vcf).map_err(|error| format!("cannot open the file: {error}"))?;
+        let data_size = data
+            .metadata()
+            .map_err(|error| format!("cannot read the file: {error}"))?
+            .len();
         let reader = TabixReader {
             file,
             index,
@@ -79,6 +97,9 @@ impl TabixReader {
                 m: 0,
                 s: ptr::null_mut(),
             },
+            data,
+            data_size,
+            verified: Vec::new(),
         };
         if index.is_null() {
             return Err(format!(
@@ -140,31 +161,16 @@ impl TabixReader {
         (id >= 0).then_some(id)
     }
 
-    /// The compressed file offset at which the index says the sequence's records start.
-    /// Used to check that the index belongs to this file before trusting it.
-    pub(crate) fn first_block_offset(&self, sequence_id: i32) -> Option<u64> {
-        // SAFETY: valid index; the iterator is destroyed before returning.
-        unsafe {
-            let iterator = hts::hts_itr_query(
-                (*self.index).idx,
-                sequence_id,
-                0,
-                HTS_POS_MAX,
-                Some(hts::tbx_readrec),
-            );
-            if iterator.is_null() {
-                return None;
-            }
-            let offset = ((*iterator).n_off > 0 && !(*iterator).off.is_null())
-                .then(|| (*(*iterator).off).u >> 16);
-            hts::hts_itr_destroy(iterator);
-            offset
-        }
-    }
-
     /// Positions the reader on the records of `sequence_id` that overlap the 0-based,
-    /// half-open interval `[start, end)`.
-    pub(crate) fn fetch(&mut self, sequence_id: i32, start: i64, end: i64) -> Result<(), String> {
+    /// half-open interval `[start, end)`. The first time a sequence is read, the block the
+    /// index points at is checked to be a BGZF block of this file (a stale or foreign
+    /// index would otherwise make htslib fail obscurely or read garbage).
+    pub(crate) fn fetch(
+        &mut self,
+        sequence_id: i32,
+        start: i64,
+        end: i64,
+    ) -> Result<(), FetchError> {
         self.drop_iterator();
         // SAFETY: valid index; a null iterator is handled.
         let iterator = unsafe {
@@ -177,11 +183,34 @@ impl TabixReader {
             )
         };
         if iterator.is_null() {
-            return Err(format!(
+            return Err(FetchError::Query(format!(
                 "htslib could not query sequence {sequence_id} at {start}-{end}"
-            ));
+            )));
         }
         self.iterator = iterator;
+        let slot = usize::try_from(sequence_id).unwrap_or(0);
+        if !self.verified.get(slot).copied().unwrap_or(false) {
+            // SAFETY: the iterator is valid; `off` holds `n_off` chunks when non-null.
+            let first = unsafe {
+                ((*iterator).n_off > 0 && !(*iterator).off.is_null())
+                    .then(|| (*(*iterator).off).u >> 16)
+            };
+            if let Some(offset) = first {
+                let mut magic = [0u8; 4];
+                let is_block = offset < self.data_size
+                    && std::os::unix::fs::FileExt::read_exact_at(&self.data, &mut magic, offset)
+                        .is_ok()
+                    && magic == [0x1f, 0x8b, 8, 4];
+                if !is_block {
+                    self.drop_iterator();
+                    return Err(FetchError::IndexMismatch { offset });
+                }
+                if self.verified.len() <= slot {
+                    self.verified.resize(slot + 1, false);
+                }
+                self.verified[slot] = true;
+            }
+        }
         Ok(())
     }
 

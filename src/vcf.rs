@@ -4,7 +4,6 @@
 
 use std::fs::{self, File};
 use std::io::{ErrorKind as IoErrorKind, Read};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -60,7 +59,6 @@ pub(crate) fn open_vcf(path: &Path, vcf_sample: Option<&str>) -> Result<OpenedVc
         let Some(id) = reader.sequence_id(&name) else {
             continue;
         };
-        check_index_points_into_file(path, &index_path, &reader, id, metadata.len())?;
         sequence_ids[contig.ordinal()].push((id, name));
     }
 
@@ -174,36 +172,17 @@ fn find_fresh_index(path: &Path, vcf_metadata: &fs::Metadata) -> Result<PathBuf,
     Ok(index_path)
 }
 
-/// A stale or foreign index points at offsets that are not BGZF blocks of this file;
-/// htslib would then fail (or read garbage) on the first query. Check the first block
-/// of each primary contig up front.
-fn check_index_points_into_file(
-    path: &Path,
-    index_path: &Path,
-    reader: &TabixReader,
-    id: i32,
-    file_size: u64,
-) -> Result<(), Error> {
-    let Some(offset) = reader.first_block_offset(id) else {
-        return Ok(());
-    };
-    let mut magic = [0u8; 4];
-    let points_at_block = offset < file_size
-        && File::open(path)
-            .and_then(|file| file.read_exact_at(&mut magic, offset))
-            .is_ok()
-        && magic == [0x1f, 0x8b, 8, 4];
-    if !points_at_block {
-        return Err(Error::requirement(
-            path,
-            format!(
-                "its index {} does not match the file (it points at byte {offset}, which is not the start of a \
-                 compressed block): the index belongs to another file or an older version of this one; {REINDEX}",
-                index_path.display()
-            ),
-        ));
-    }
-    Ok(())
+/// The requirement error for an index that points outside this file's blocks.
+pub(crate) fn index_mismatch(path: &Path, index_path: &Path, offset: u64) -> Error {
+    Error::requirement(
+        path,
+        format!(
+            "its index {} does not match the file (it points at byte {offset}, which is not the start of a \
+             compressed block): the index belongs to another file or an older version of this one, or the \
+             file is truncated; {REINDEX}",
+            index_path.display()
+        ),
+    )
 }
 
 /// For a `##contig` header line whose contig is a GRCh38 primary contig under any of its
