@@ -71,6 +71,21 @@ pub(crate) fn write_string(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
 }
 
+/// Appends an unsigned integer in decimal, without allocating.
+fn write_integer(out: &mut Vec<u8>, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
 /// Appends a finite float as Python's `repr(float)` writes it: the shortest digits that
 /// round-trip, fixed notation with `.0` for exponents -5 < e < 16, otherwise
 /// `d.ddde+XX` with a signed, at least two-digit exponent (`1e-05`, `1.5e+16`).
@@ -282,10 +297,14 @@ pub(crate) fn write_record(
     out.extend_from_slice(b"{\"chromosome\":");
     write_string(out, chromosome);
     out.extend_from_slice(b",\"position\":");
-    out.extend_from_slice(record.position.to_string().as_bytes());
+    write_integer(out, record.position);
     out.extend_from_slice(b",\"rsid\":");
     match rsid {
-        Some(rsid) => out.extend_from_slice(format!("\"{rsid}\"").as_bytes()),
+        Some(rsid) => {
+            out.extend_from_slice(b"\"rs");
+            write_integer(out, rsid.number());
+            out.push(b'"');
+        }
         None => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(b",\"ref\":");
@@ -391,6 +410,15 @@ mod tests {
             checked += 1;
         }
         assert_eq!(checked, 3000);
+    }
+
+    #[test]
+    fn integers() {
+        for value in [0u64, 7, 10, 44_908_684, u64::MAX] {
+            let mut out = Vec::new();
+            write_integer(&mut out, value);
+            assert_eq!(out, value.to_string().into_bytes());
+        }
     }
 
     fn string(text: &[u8]) -> String {

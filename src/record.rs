@@ -58,8 +58,9 @@ pub(crate) fn split_record(
     let [chromosome, position, id, reference_bases, alternate_bases, quality, _filter, info] =
         required;
     let format = next();
+    // Continue the same scan to the chosen sample column (9 is the first).
     let sample = match sample_column {
-        Some(column) if column >= 9 => line.split(|&b| b == b'\t').nth(column),
+        Some(column) if column >= 9 && format.is_some() => columns.nth(column - 9),
         _ => None,
     };
     Ok(RecordColumns {
