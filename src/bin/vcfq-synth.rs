@@ -35,23 +35,22 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// A dbSNP-like VCF, gzipped.
-    Dbsnp {
-        #[arg(long)]
-        rows: u64,
-        #[arg(long)]
-        out: PathBuf,
-        #[arg(long, default_value_t = 20261129)]
-        seed: u64,
-    },
+    Dbsnp(Generate),
     /// An imputed-like sample VCF (bgzipped, indexed) with its dbSNP-like VCF.
-    Sample {
-        #[arg(long)]
-        rows: u64,
-        #[arg(long)]
-        out: PathBuf,
-        #[arg(long, default_value_t = 20261129)]
-        seed: u64,
-    },
+    Sample(Generate),
+}
+
+#[derive(clap::Args)]
+struct Generate {
+    /// How many data rows.
+    #[arg(long)]
+    rows: u64,
+    /// The file to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// The same seed gives the same bytes.
+    #[arg(long, default_value_t = 20261129)]
+    seed: u64,
 }
 
 /// Every this many rows, one goes to `OUT.samples.tsv` for lookup benchmarks.
@@ -368,8 +367,8 @@ fn write_sample(rows: u64, out: &std::path::Path, seed: u64) -> std::io::Result<
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Dbsnp { rows, out, seed } => write_dbsnp(rows, &out, seed),
-        Command::Sample { rows, out, seed } => write_sample(rows, &out, seed),
+        Command::Dbsnp(Generate { rows, out, seed }) => write_dbsnp(rows, &out, seed),
+        Command::Sample(Generate { rows, out, seed }) => write_sample(rows, &out, seed),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
