@@ -123,7 +123,9 @@ fn queries(c: &mut Criterion) {
             Request::parse(&format!("rsid={}", rsids.join(","))).unwrap()
         })
         .collect();
-    // Warm the readers (one per rayon thread) before timing.
+    // One reader per core, as `vcfq batch` and `vcfq serve` open them.
+    sample.open_readers(2).unwrap();
+    // Warm the readers before timing.
     for request in rsid_queries.iter().take(4) {
         sample.respond(request, &options).unwrap();
     }

@@ -459,6 +459,8 @@ fn run_query(args: QueryArgs) -> Result<(), Failure> {
 
 fn run_batch(args: BatchArgs) -> Result<(), Failure> {
     let (sample, base_url) = args.sample.open()?;
+    // A long batch reads rsID loci in parallel: one reader per core, opened once.
+    sample.open_readers(std::thread::available_parallelism().map_or(1, |n| n.get()))?;
     let options = args.output.options(base_url)?;
     let defaults = args.paging.parameters();
     let source: Box<dyn io::Read> = match &args.requests {

@@ -223,6 +223,8 @@ impl ServerState {
             }
         }
         let sample = open_stored(&stored)?;
+        // Readers for parallel rsID loci when the server is not busy.
+        sample.open_readers(2)?;
         let open = Arc::new(OpenSample {
             sample: Arc::new(sample),
             fingerprint: current.unwrap_or((0, None)),
