@@ -14,10 +14,15 @@
 //! # }
 //! ```
 //!
-//! Modules, one concern each: [`request`] (parsing and validation), `tabix` (the only
-//! code that touches htslib), `vcf` (sample requirements and header), `record` and
-//! `json` (record -> bytes), [`response`] (envelope and paging links), [`engine`]
-//! (the query engine tying them together).
+//! With a dbSNP map (built once by `vcfq dbsnp build`), rsID queries and the `rsid`
+//! field work too: set `ResponseOptions::dbsnp` to an opened [`RsidMap`].
+//!
+//! Modules, one concern each: [`request`] and [`querystring`] (parsing and validation),
+//! `tabix` (the only code that touches htslib), `vcf` (sample requirements and header),
+//! `record` and `json` (record -> bytes), [`response`] (envelope and paging links),
+//! [`engine`] (the query engine tying them together), [`dbsnp`] (the rsID map: build,
+//! open, look up), [`store`] (samples by UUID), [`server`] (`vcfq serve`), [`parity`]
+//! (`vcfq parity`), [`index`] (writing bgzipped, indexed VCFs).
 
 pub mod contig;
 pub mod dbsnp;
