@@ -262,6 +262,15 @@ enum SchemaArg {
     Openapi,
 }
 
+impl From<SchemaArg> for Schema {
+    fn from(schema: SchemaArg) -> Schema {
+        match schema {
+            SchemaArg::Docs => Schema::Docs,
+            SchemaArg::Openapi => Schema::Openapi,
+        }
+    }
+}
+
 #[derive(Args)]
 struct OutputArgs {
     /// Response shape: the documentation page's (docs) or the published schema's (openapi).
@@ -278,16 +287,9 @@ struct OutputArgs {
 
 impl OutputArgs {
     fn options(&self, default_base_url: String) -> Result<ResponseOptions, Error> {
-        let schema = match self.schema {
-            SchemaArg::Docs => Schema::Docs,
-            SchemaArg::Openapi => Schema::Openapi,
-        };
-        let dbsnp = match &self.dbsnp {
-            Some(dir) => Some(Arc::new(RsidMap::open(dir)?)),
-            None => None,
-        };
+        let dbsnp = RsidMap::open_if_given(self.dbsnp.as_deref())?;
         Ok(ResponseOptions {
-            schema,
+            schema: self.schema.into(),
             base_url: self.base_url.clone().unwrap_or(default_base_url),
             dbsnp,
         })
@@ -763,10 +765,7 @@ fn run_serve(args: ServeArgs) -> Result<(), Failure> {
         }
         None => None,
     };
-    let schema = match args.schema {
-        SchemaArg::Docs => Schema::Docs,
-        SchemaArg::Openapi => Schema::Openapi,
-    };
+    let schema = args.schema.into();
     vcfq::server::serve(vcfq::server::ServeOptions {
         store: args.store.store,
         bind: args.bind,
@@ -839,10 +838,7 @@ fn run_parity(args: ParityArgs) -> Result<(), Failure> {
         ));
     }
     let (sample, default_base_url) = args.sample.open()?;
-    let dbsnp = match &args.dbsnp {
-        Some(dir) => Some(Arc::new(RsidMap::open(dir)?)),
-        None => None,
-    };
+    let dbsnp = RsidMap::open_if_given(args.dbsnp.as_deref())?;
     let mut report = String::new();
     let mut differing = 0;
     for (name, request_text, hosted) in &pairs {
@@ -859,8 +855,7 @@ fn run_parity(args: ParityArgs) -> Result<(), Failure> {
             .or_else(|| url.filter(|url| url.contains("://")).map(String::from))
             .unwrap_or_else(|| default_base_url.clone());
         let schema = match args.schema {
-            Some(SchemaArg::Docs) => Schema::Docs,
-            Some(SchemaArg::Openapi) => Schema::Openapi,
+            Some(schema) => schema.into(),
             None => match vcfq::parity::parse_json(hosted) {
                 Ok(vcfq::parity::Json::Object(top)) => {
                     let has_next = top.iter().any(|(key, value)| key == "meta" && matches!(value, vcfq::parity::Json::Object(meta) if meta.iter().any(|(k, _)| k == "next")));

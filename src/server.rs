@@ -329,10 +329,7 @@ async fn answer(
 
 /// Serves until SIGINT or SIGTERM. Prints `listening on http://ADDR` to stderr first.
 pub fn serve(options: ServeOptions) -> Result<(), Error> {
-    let dbsnp = match &options.dbsnp {
-        Some(dir) => Some(Arc::new(RsidMap::open(dir)?)),
-        None => None,
-    };
+    let dbsnp = RsidMap::open_if_given(options.dbsnp.as_deref())?;
     let store = Store::new(&options.store);
     let samples = store.list()?.len();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());

@@ -608,7 +608,6 @@ pub fn build_map(
         .alleles
         .into_inner()
         .unwrap_or_else(|p| p.into_inner());
-    let spilled_bytes = sorters_loci.spilled_bytes + sorters_alleles.spilled_bytes;
     let sort_error = |error: io::Error| Error::io("reading a temporary sort run", error);
     let mut files = BTreeMap::new();
     let mut report = |phase: BuildPhase, keys_written: u64| {
@@ -622,8 +621,9 @@ pub fn build_map(
     };
 
     // The two maps are independent: write them at once, one thread each.
-    let loci = sorters_loci.finish().map_err(sort_error)?;
-    let alleles = sorters_alleles.finish().map_err(sort_error)?;
+    let (loci, loci_spilled) = sorters_loci.finish().map_err(sort_error)?;
+    let (alleles, alleles_spilled) = sorters_alleles.finish().map_err(sort_error)?;
+    let spilled_bytes = loci_spilled + alleles_spilled;
     let alleles_written = AtomicU64::new(0);
     let (rsids_result, alleles_result) = std::thread::scope(|scope| {
         let alleles_thread = scope.spawn(|| {

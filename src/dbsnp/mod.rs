@@ -310,6 +310,12 @@ impl RsidMap {
         })
     }
 
+    /// Opens the map in `dir` when one is given (`--dbsnp`), shared for many queries.
+    pub fn open_if_given(dir: Option<&Path>) -> Result<Option<std::sync::Arc<RsidMap>>, Error> {
+        dir.map(|dir| RsidMap::open(dir).map(std::sync::Arc::new))
+            .transpose()
+    }
+
     /// The map's metadata.
     pub fn metadata(&self) -> &MapMetadata {
         &self.metadata

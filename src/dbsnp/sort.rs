@@ -146,7 +146,7 @@ pub(crate) struct ExternalSorter<R: Record> {
     run_prefix: String,
     runs: Vec<PathBuf>,
     merged_runs: usize,
-    pub spilled_bytes: u64,
+    spilled_bytes: u64,
 }
 
 impl<R: Record> ExternalSorter<R> {
@@ -210,20 +210,22 @@ impl<R: Record> ExternalSorter<R> {
         Ok(())
     }
 
-    /// Runs spilled so far plus what is in memory (as one more run when anything spilled).
-    pub(crate) fn finish(mut self) -> io::Result<SortedRecords<R>>
+    /// Runs spilled so far plus what is in memory (as one more run when anything spilled),
+    /// and the bytes written to temporary run files in all (0 when nothing spilled).
+    pub(crate) fn finish(mut self) -> io::Result<(SortedRecords<R>, u64)>
     where
         R: Clone,
     {
         if self.runs.is_empty() {
             self.sort_in_memory();
-            return Ok(SortedRecords {
+            let records = SortedRecords {
                 memory: self.records.into_iter(),
                 heap: BinaryHeap::new(),
                 readers: Vec::new(),
                 runs: Vec::new(),
                 last: None,
-            });
+            };
+            return Ok((records, 0));
         }
         if !self.records.is_empty() {
             self.spill()?;
@@ -244,9 +246,13 @@ impl<R: Record> ExternalSorter<R> {
                 record.write_to(&mut out)?;
             }
             out.flush()?;
+            self.spilled_bytes += out.get_ref().metadata()?.len();
             self.runs.push(path);
         }
-        SortedRecords::merge(std::mem::take(&mut self.runs))
+        Ok((
+            SortedRecords::merge(std::mem::take(&mut self.runs))?,
+            self.spilled_bytes,
+        ))
     }
 }
 
@@ -331,7 +337,7 @@ mod tests {
         }
         expected.sort_unstable();
         expected.dedup();
-        let mut sorted = sorter.finish().unwrap();
+        let (mut sorted, _) = sorter.finish().unwrap();
         assert!(sorted.runs.len() >= 2, "the test should spill");
         let runs = sorted.runs.clone();
         let mut actual = Vec::new();
@@ -355,7 +361,9 @@ mod tests {
             sorter.push(value).unwrap();
         }
         assert!(sorter.runs.len() > MAX_FAN_IN);
-        let mut sorted = sorter.finish().unwrap();
+        let (mut sorted, spilled) = sorter.finish().unwrap();
+        // 200 runs of 4 KiB, then merged runs on top: all counted.
+        assert!(spilled > 51_200 * 16, "{spilled}");
         let mut expected = 0u128;
         while let Some(value) = sorted.next_record().unwrap() {
             assert_eq!(value, expected);
@@ -386,7 +394,7 @@ mod tests {
         ] {
             sorter.push(AlleleRecord::new(key, rs)).unwrap();
         }
-        let mut sorted = sorter.finish().unwrap();
+        let (mut sorted, _) = sorter.finish().unwrap();
         let mut actual = Vec::new();
         while let Some(record) = sorted.next_record().unwrap() {
             actual.push((record.key().to_vec(), record.rs));
