@@ -106,60 +106,22 @@ impl Parser<'_> {
             Some(b't') => self.literal(b"true", Json::Bool(true)),
             Some(b'f') => self.literal(b"false", Json::Bool(false)),
             Some(b'"') => self.string().map(Json::String),
-            Some(b'[') => {
-                self.at += 1;
-                let mut items = Vec::new();
-                self.space();
-                if self.text.get(self.at) == Some(&b']') {
-                    self.at += 1;
-                } else {
-                    loop {
-                        items.push(self.value()?);
-                        self.space();
-                        match self.text.get(self.at) {
-                            Some(b',') => self.at += 1,
-                            Some(b']') => {
-                                self.at += 1;
-                                break;
-                            }
-                            _ => return self.error("expected , or ]"),
-                        }
+            Some(b'[') => self.sequence(b']', Parser::value).map(Json::Array),
+            Some(b'{') => self
+                .sequence(b'}', |parser| {
+                    parser.space();
+                    if parser.text.get(parser.at) != Some(&b'"') {
+                        return parser.error("expected a key");
                     }
-                }
-                Ok(Json::Array(items))
-            }
-            Some(b'{') => {
-                self.at += 1;
-                let mut entries = Vec::new();
-                self.space();
-                if self.text.get(self.at) == Some(&b'}') {
-                    self.at += 1;
-                } else {
-                    loop {
-                        self.space();
-                        if self.text.get(self.at) != Some(&b'"') {
-                            return self.error("expected a key");
-                        }
-                        let key = self.string()?;
-                        self.space();
-                        if self.text.get(self.at) != Some(&b':') {
-                            return self.error("expected :");
-                        }
-                        self.at += 1;
-                        entries.push((key, self.value()?));
-                        self.space();
-                        match self.text.get(self.at) {
-                            Some(b',') => self.at += 1,
-                            Some(b'}') => {
-                                self.at += 1;
-                                break;
-                            }
-                            _ => return self.error("expected , or }"),
-                        }
+                    let key = parser.string()?;
+                    parser.space();
+                    if parser.text.get(parser.at) != Some(&b':') {
+                        return parser.error("expected :");
                     }
-                }
-                Ok(Json::Object(entries))
-            }
+                    parser.at += 1;
+                    Ok((key, parser.value()?))
+                })
+                .map(Json::Object),
             Some(b'-' | b'0'..=b'9') => {
                 let start = self.at;
                 while matches!(
@@ -176,6 +138,33 @@ impl Parser<'_> {
         };
         self.depth -= 1;
         value
+    }
+
+    /// The items of an array or object after its opening bracket, up to `close`.
+    fn sequence<T>(
+        &mut self,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Result<T, String>,
+    ) -> Result<Vec<T>, String> {
+        self.at += 1;
+        let mut items = Vec::new();
+        self.space();
+        if self.text.get(self.at) == Some(&close) {
+            self.at += 1;
+            return Ok(items);
+        }
+        loop {
+            items.push(item(self)?);
+            self.space();
+            match self.text.get(self.at) {
+                Some(b',') => self.at += 1,
+                Some(&byte) if byte == close => {
+                    self.at += 1;
+                    return Ok(items);
+                }
+                _ => return self.error(&format!("expected , or {}", close as char)),
+            }
+        }
     }
 
     fn string(&mut self) -> Result<String, String> {
@@ -349,6 +338,26 @@ mod tests {
         assert_eq!(differences.len(), 1);
         assert!(differences[0].hosted.contains("white space"));
         assert_eq!(compare(b"{\"a\":1}", b"<html>").len(), 1);
+    }
+
+    #[test]
+    fn nested_values_round_trip() {
+        let text = r#"{"a":[],"b":{},"c":[1,{"d":null,"e":true}],"f":-1.5e+16}"#;
+        assert_eq!(parse_json(text.as_bytes()).unwrap().to_string(), text);
+        assert_eq!(
+            parse_json(b" [ 1 , 2 ] ").unwrap(),
+            Json::Array(vec![Json::Number("1".into()), Json::Number("2".into())])
+        );
+        for bad in [
+            &b"[1 2]"[..],
+            b"{\"a\" 1}",
+            b"{1:2}",
+            b"[1,]",
+            b"{\"a\":1",
+            b"[] x",
+        ] {
+            assert!(parse_json(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]
