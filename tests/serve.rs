@@ -600,3 +600,25 @@ fn samples_added_while_serving_are_answered() {
         200
     );
 }
+
+#[test]
+fn other_methods_and_per_client_limits() {
+    let (_dir, store) = store_with_sample();
+    let server = Server::start(&store, &["--rate-limit", "2"]);
+    let target = format!("{API}{ID}?chromosome=chr19&position=44908684");
+    // Only GET (and HEAD) are allowed, as on the hosted endpoint.
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream
+        .write_all(format!("POST {target} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes())
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 405"), "{response}");
+    assert!(
+        response.contains("{\"detail\":\"Method \\\"POST\\\" not allowed.\"}"),
+        "{response}"
+    );
+    // Without API keys the limit applies per client address.
+    let statuses: Vec<u16> = (0..6).map(|_| server.get(&target, &[]).0).collect();
+    assert!(statuses.contains(&429), "{statuses:?}");
+}
