@@ -175,28 +175,40 @@ pub(crate) fn parse_finite_float(text: &[u8]) -> Option<f64> {
 
 /// Writes `{"key":value,...}` with the semantics of a Python dict built from the
 /// entries: a repeated key stays at its first place and takes its last value. The common
-/// case (no repeats) streams with no allocation; a 1024-bit filter of key hashes finds
-/// candidate repeats, confirmed against the earlier keys.
+/// case (no repeats) streams with no allocation: a 1024-bit filter of key hashes finds
+/// candidate repeats among the first entries, confirmed against the earlier keys; past
+/// `SMALL_DICT` entries a hash set takes over, so a line with 100,000 keys stays linear.
 fn write_dict<'a, V: Copy, I: Iterator<Item = (&'a str, V)>>(
     out: &mut Vec<u8>,
     entries: impl Fn() -> I,
     write_value: impl Fn(&mut Vec<u8>, V),
 ) {
+    const SMALL_DICT: usize = 64;
     let start = out.len();
     out.push(b'{');
     let mut seen = [0u64; 16];
+    let mut keys: Option<std::collections::HashSet<&'a str>> = None;
     for (index, (key, value)) in entries().enumerate() {
-        let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3)
-        });
-        let bit = (hash % 1024) as usize;
-        if seen[bit / 64] & (1 << (bit % 64)) != 0
-            && entries().take(index).any(|(earlier, _)| earlier == key)
-        {
+        let repeated = match &mut keys {
+            Some(keys) => !keys.insert(key),
+            None => {
+                let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
+                    (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3)
+                });
+                let bit = (hash % 1024) as usize;
+                let repeated = seen[bit / 64] & (1 << (bit % 64)) != 0
+                    && entries().take(index).any(|(earlier, _)| earlier == key);
+                seen[bit / 64] |= 1 << (bit % 64);
+                if !repeated && index + 1 == SMALL_DICT {
+                    keys = Some(entries().take(index + 1).map(|(key, _)| key).collect());
+                }
+                repeated
+            }
+        };
+        if repeated {
             out.truncate(start);
             return write_merged_dict(out, entries(), write_value);
         }
-        seen[bit / 64] |= 1 << (bit % 64);
         write_entry(out, index, key, value, &write_value);
     }
     out.push(b'}');
@@ -224,10 +236,14 @@ fn write_merged_dict<'a, V: Copy>(
     write_value: impl Fn(&mut Vec<u8>, V),
 ) {
     let mut merged: Vec<(&str, V)> = Vec::new();
+    let mut places: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (key, value) in entries {
-        match merged.iter_mut().find(|(existing, _)| *existing == key) {
-            Some(slot) => slot.1 = value,
-            None => merged.push((key, value)),
+        match places.entry(key) {
+            std::collections::hash_map::Entry::Occupied(place) => merged[*place.get()].1 = value,
+            std::collections::hash_map::Entry::Vacant(place) => {
+                place.insert(merged.len());
+                merged.push((key, value));
+            }
         }
     }
     out.push(b'{');
@@ -487,6 +503,21 @@ mod tests {
             rendered.contains(r#""K2":"2","K3":"x","K4":"4""#),
             "{rendered}"
         );
+        // Past the small-dict limit the hash set finds repeats (before and after it).
+        for repeat in ["K10", "K63", "K64", "K199"] {
+            let many: Vec<String> = (0..200).map(|i| format!("K{i}={i}")).collect();
+            let line = format!(
+                "19\t1\t.\tA\tG\t.\t.\t{};{repeat}=x;Z\tGT\t0",
+                many.join(";")
+            );
+            let rendered = render(&line, Schema::Docs);
+            assert!(
+                rendered.contains(&format!(r#""{repeat}":"x""#)),
+                "{rendered}"
+            );
+            assert!(rendered.ends_with(r#""K199":"199","Z":true}}"#) || repeat == "K199");
+            assert_eq!(rendered.matches(&format!(r#""{repeat}":"#)).count(), 1);
+        }
     }
 
     #[test]
