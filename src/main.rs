@@ -98,6 +98,15 @@ struct ServeArgs {
     /// Response shape.
     #[arg(long, value_enum, default_value = "docs")]
     schema: SchemaArg,
+    /// Seconds a client has to send a request's headers (and to stay idle between requests).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+    /// Seconds a query may take before the client gets 408.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    request_timeout: u64,
+    /// Open connections served at once; more wait in the listen queue.
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: u64,
 }
 
 #[derive(Subcommand)]
@@ -365,6 +374,12 @@ struct BatchArgs {
 }
 
 fn main() -> ExitCode {
+    // A write past the file-size limit then fails with EFBIG, which vcfq reports and
+    // cleans up after, instead of the signal killing it mid-write.
+    // SAFETY: setting a signal to SIG_IGN before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -773,6 +788,12 @@ fn run_serve(args: ServeArgs) -> Result<(), Failure> {
         api_keys,
         rate_limit: args.rate_limit,
         schema,
+        limits: vcfq::server::Limits {
+            header_timeout: std::time::Duration::from_secs(args.header_timeout),
+            request_timeout: std::time::Duration::from_secs(args.request_timeout),
+            max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+            ..vcfq::server::Limits::default()
+        },
     })?;
     Ok(())
 }

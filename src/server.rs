@@ -14,6 +14,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, Request as HttpRequest,
 use axum::response::Response;
 use axum::Router;
 use tokio::sync::Semaphore;
+use tower::ServiceExt;
 
 use crate::engine::Sample;
 use crate::error::{Error, ErrorKind};
@@ -33,6 +34,31 @@ pub struct ServeOptions {
     /// Requests per second allowed per key (or per client address without keys).
     pub rate_limit: Option<u32>,
     pub schema: Schema,
+    pub limits: Limits,
+}
+
+/// What one client may hold: slow or abusive clients are cut off, everyone else is served.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// A request's headers must arrive within this time (also the keep-alive idle limit).
+    pub header_timeout: Duration,
+    /// A query taking longer than this is answered with 408 and its connection freed.
+    pub request_timeout: Duration,
+    /// At most this many open connections; more wait in the listen queue.
+    pub max_connections: usize,
+    /// Request line plus headers larger than this get 431 (at least 8 KiB).
+    pub max_header_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            max_header_bytes: 64 * 1024,
+        }
+    }
 }
 
 struct OpenSample {
@@ -327,14 +353,11 @@ async fn answer(
     }
 }
 
-/// Serves until SIGINT or SIGTERM. Prints `listening on http://ADDR` to stderr first.
-pub fn serve(options: ServeOptions) -> Result<(), Error> {
+fn server_state(options: &ServeOptions) -> Result<Arc<ServerState>, Error> {
     let dbsnp = RsidMap::open_if_given(options.dbsnp.as_deref())?;
-    let store = Store::new(&options.store);
-    let samples = store.list()?.len();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let state = Arc::new(ServerState {
-        store,
+    Ok(Arc::new(ServerState {
+        store: Store::new(&options.store),
         options: ResponseOptions {
             schema: options.schema,
             base_url: String::new(),
@@ -342,6 +365,7 @@ pub fn serve(options: ServeOptions) -> Result<(), Error> {
         },
         api_keys: options
             .api_keys
+            .clone()
             .map(|keys| keys.into_iter().map(String::into_bytes).collect()),
         rate_limit: options.rate_limit,
         samples: Mutex::new(HashMap::new()),
@@ -350,7 +374,54 @@ pub fn serve(options: ServeOptions) -> Result<(), Error> {
         windows: Mutex::new(HashMap::new()),
         queries: Semaphore::new(threads * 2),
         started: Instant::now(),
-    });
+    }))
+}
+
+fn router(state: Arc<ServerState>, limits: &Limits) -> Router {
+    Router::new().fallback(handle).with_state(state).layer(
+        tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ),
+    )
+}
+
+/// Serves one HTTP/1 connection with the server's limits; once `stopping` turns true the
+/// connection finishes the request in flight and closes.
+async fn serve_connection<I>(
+    io: I,
+    app: Router,
+    client: SocketAddr,
+    limits: Arc<Limits>,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service =
+        hyper::service::service_fn(move |mut request: HttpRequest<hyper::body::Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(client));
+            let app = app.clone();
+            async move { app.oneshot(request.map(Body::new)).await }
+        });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        .serve_connection(hyper_util::rt::TokioIo::new(io), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => return,
+        _ = stopping.wait_for(|stop| *stop) => {}
+    }
+    connection.as_mut().graceful_shutdown();
+    let _ = connection.await;
+}
+
+/// Serves until SIGINT or SIGTERM. Prints `listening on http://ADDR` to stderr first.
+pub fn serve(options: ServeOptions) -> Result<(), Error> {
+    let state = server_state(&options)?;
+    let samples = state.store.list()?.len();
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
         .max_blocking_threads(threads * 2)
@@ -368,19 +439,53 @@ pub fn serve(options: ServeOptions) -> Result<(), Error> {
             "vcfq serve: listening on http://{address} (store {}, {samples} samples)",
             options.store.display()
         );
-        let app = Router::new().fallback(handle).with_state(state).layer(
-            tower_http::timeout::TimeoutLayer::with_status_code(
-                StatusCode::REQUEST_TIMEOUT,
-                Duration::from_secs(30),
-            ),
-        );
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|error| Error::io("serving", error))?;
+        let limits = Arc::new(options.limits.clone());
+        let app = router(state, &limits);
+        let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+        let mut tasks = tokio::task::JoinSet::new();
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        let shutdown = shutdown_signal();
+        tokio::pin!(shutdown);
+        loop {
+            // Wait for a free connection slot first: at the limit, new clients queue in
+            // the kernel's listen backlog instead of taking memory here.
+            let permit = tokio::select! {
+                permit = Arc::clone(&connections).acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                },
+                () = &mut shutdown => break,
+            };
+            let (stream, client) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Out of file descriptors and the like: wait and go on serving.
+                        eprintln!("vcfq serve: accept failed: {error}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let app = app.clone();
+            let limits = Arc::clone(&limits);
+            let stopping = stopping.clone();
+            tasks.spawn(async move {
+                serve_connection(stream, app, client, limits, stopping).await;
+                drop(permit);
+            });
+            // Reap finished connection tasks so the set stays small.
+            while tasks.try_join_next().is_some() {}
+        }
+        drop(listener);
+        let _ = stop.send(true);
+        // Let requests in flight finish (bounded), then stop.
+        let _ = tokio::time::timeout(limits.request_timeout, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
         eprintln!("vcfq serve: stopped");
         Ok(())
     })
@@ -401,6 +506,82 @@ async fn shutdown_signal() {
     tokio::select! {
         () = interrupt => {},
         () = terminate => {},
+    }
+}
+
+/// Drives the whole HTTP path (hyper's parser, the router, the handler, the engine) with
+/// raw bytes from the fuzzer, over an in-memory connection.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    pub struct HttpFixture {
+        runtime: tokio::runtime::Runtime,
+        app: Router,
+        limits: Limits,
+    }
+
+    impl HttpFixture {
+        /// A server over the store in `store` (rate limit and keys as given).
+        pub fn new(store: &std::path::Path, api_keys: Option<Vec<String>>) -> HttpFixture {
+            let options = ServeOptions {
+                store: store.to_path_buf(),
+                bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+                dbsnp: None,
+                api_keys,
+                rate_limit: None,
+                schema: Schema::Docs,
+                limits: Limits {
+                    header_timeout: Duration::from_secs(2),
+                    request_timeout: Duration::from_secs(10),
+                    ..Limits::default()
+                },
+            };
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let state = server_state(&options).expect("server state");
+            let app = router(state, &options.limits);
+            HttpFixture {
+                runtime,
+                app,
+                limits: options.limits,
+            }
+        }
+
+        /// Sends `raw` as the client's bytes, closes the client's side, and returns what
+        /// the server answered. Every answer must be well-formed HTTP/1.1.
+        pub fn exchange(&self, raw: &[u8]) -> Vec<u8> {
+            self.runtime.block_on(async {
+                let (mut client, server) = tokio::io::duplex(1 << 16);
+                let (_stop, stopping) = tokio::sync::watch::channel(false);
+                let connection = tokio::spawn(serve_connection(
+                    server,
+                    self.app.clone(),
+                    SocketAddr::from(([127, 0, 0, 1], 9)),
+                    Arc::new(self.limits.clone()),
+                    stopping,
+                ));
+                let _ = client.write_all(raw).await;
+                let _ = client.shutdown().await;
+                let mut answer = Vec::new();
+                let read =
+                    tokio::time::timeout(Duration::from_secs(20), client.read_to_end(&mut answer))
+                        .await;
+                assert!(read.is_ok(), "the server held a closed connection open");
+                let _ = connection.await;
+                if !answer.is_empty() {
+                    assert!(
+                        answer.starts_with(b"HTTP/1.1 ") || answer.starts_with(b"HTTP/1.0 "),
+                        "not an HTTP answer: {:?}",
+                        String::from_utf8_lossy(&answer)
+                    );
+                }
+                answer
+            })
+        }
     }
 }
 

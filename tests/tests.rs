@@ -4,6 +4,7 @@ mod batch;
 mod cli;
 mod dbsnp;
 mod edge;
+mod faults;
 mod files;
 mod golden;
 mod library;
