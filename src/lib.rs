@@ -28,6 +28,8 @@ pub mod contig;
 pub mod dbsnp;
 pub mod engine;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod index;
 mod json;
 pub mod parity;

@@ -10,7 +10,7 @@
 //!   place, so a half-written map never opens.
 
 mod format;
-mod ingest;
+pub(crate) mod ingest;
 mod sort;
 
 use std::collections::BTreeMap;
