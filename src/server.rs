@@ -407,6 +407,7 @@ async fn serve_connection<I>(
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .max_buf_size(limits.max_header_bytes.max(8192))
+        .max_header_size(limits.max_header_bytes)
         .serve_connection(hyper_util::rt::TokioIo::new(io), service);
     tokio::pin!(connection);
     tokio::select! {

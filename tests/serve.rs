@@ -622,3 +622,292 @@ fn other_methods_and_per_client_limits() {
     let statuses: Vec<u16> = (0..6).map(|_| server.get(&target, &[]).0).collect();
     assert!(statuses.contains(&429), "{statuses:?}");
 }
+
+/// One keep-alive HTTP/1.1 connection: GET after GET.
+struct KeepAlive {
+    reader: BufReader<TcpStream>,
+    port: u16,
+}
+
+impl KeepAlive {
+    fn connect(port: u16) -> KeepAlive {
+        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        KeepAlive {
+            reader: BufReader::new(stream),
+            port,
+        }
+    }
+
+    /// (status, body)
+    fn get(&mut self, target: &str) -> (u16, Vec<u8>) {
+        let request = format!(
+            "GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n",
+            self.port
+        );
+        self.reader.get_mut().write_all(request.as_bytes()).unwrap();
+        let mut status_line = String::new();
+        self.reader.read_line(&mut status_line).unwrap();
+        let status = status_line.split(' ').nth(1).unwrap().parse().unwrap();
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            self.reader.read_line(&mut line).unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap();
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        self.reader.read_exact(&mut body).unwrap();
+        (status, body)
+    }
+}
+
+/// The server's open file descriptors.
+fn descriptors(server: &Server) -> usize {
+    std::fs::read_dir(format!("/proc/{}/fd", server.child.id()))
+        .unwrap()
+        .count()
+}
+
+/// Waits until `condition` holds (polling), up to `seconds`.
+fn eventually(seconds: u64, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    while std::time::Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    condition()
+}
+
+#[test]
+fn sixty_four_connections_get_the_sequential_answers() {
+    let workload = crate::workload::Workload::new();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let sample = testdata("NA12878.pgx-extract.vcf.gz");
+    let (code, _, stderr) = run(&[
+        "sample",
+        "add",
+        ID,
+        sample.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let map = workload.map_dir();
+    let server = Server::start(&store, &["--dbsnp", map.to_str().unwrap()]);
+    let targets: Vec<String> = workload
+        .queries
+        .iter()
+        .map(|query| format!("{API}{ID}?{query}"))
+        .collect();
+    // Sequential answers over one connection; they are the library's answers too.
+    let mut connection = KeepAlive::connect(server.port);
+    let sequential: Vec<Vec<u8>> = targets
+        .iter()
+        .map(|target| {
+            let (status, body) = connection.get(target);
+            assert_eq!(status, 200, "{target}");
+            body
+        })
+        .collect();
+    let options = vcfq::ResponseOptions {
+        schema: vcfq::Schema::Docs,
+        ..workload.options.clone()
+    };
+    for i in (0..targets.len()).step_by(97) {
+        let library = workload
+            .sample
+            .respond(&workload.requests[i], &options)
+            .unwrap();
+        assert_eq!(library, sequential[i], "{}", targets[i]);
+    }
+    let targets = std::sync::Arc::new(targets);
+    let sequential = std::sync::Arc::new(sequential);
+    let port = server.port;
+    let handles: Vec<_> = (0..64u64)
+        .map(|thread| {
+            let (targets, sequential) = (targets.clone(), sequential.clone());
+            std::thread::spawn(move || {
+                let mut connection = KeepAlive::connect(port);
+                for i in crate::workload::order(targets.len(), thread + 7)
+                    .into_iter()
+                    .take(150)
+                {
+                    let (status, body) = connection.get(&targets[i]);
+                    assert_eq!(status, 200, "{}", targets[i]);
+                    assert_eq!(body, sequential[i], "{}", targets[i]);
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
+    }
+}
+
+#[test]
+fn slow_clients_are_cut_off_and_others_served() {
+    let (_dir, store) = store_with_sample();
+    let server = Server::start(&store, &["--header-timeout", "1"]);
+    let target = format!("{API}{ID}?chromosome=chr19&position=44908684");
+    assert_eq!(server.get(&target, &[]).0, 200);
+    let baseline = descriptors(&server);
+    // Slowloris: 100 clients send a request line and then one header byte at a time.
+    let mut slow: Vec<TcpStream> = (0..100)
+        .map(|_| {
+            let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+            stream
+                .write_all(format!("GET {target} HTTP/1.1\r\nX-Slow: ").as_bytes())
+                .unwrap();
+            stream
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let mut answered_while_slow = 0;
+    while started.elapsed() < Duration::from_millis(800) {
+        for stream in &mut slow {
+            let _ = stream.write_all(b"a");
+        }
+        let asked = std::time::Instant::now();
+        let (status, _, _) = server.get(&target, &[]);
+        assert_eq!(status, 200);
+        assert!(
+            asked.elapsed() < Duration::from_millis(500),
+            "others must be served promptly"
+        );
+        answered_while_slow += 1;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(answered_while_slow >= 3);
+    // Every slow client is disconnected once its header time is up, whatever it sends.
+    for stream in &mut slow {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let _ = stream.write_all(b"a");
+        let mut rest = Vec::new();
+        let closed = match stream.read_to_end(&mut rest) {
+            Ok(_) => true,
+            Err(error) => error.kind() == std::io::ErrorKind::ConnectionReset,
+        };
+        assert!(closed, "a slow client kept its connection");
+        assert!(
+            rest.is_empty() || rest.starts_with(b"HTTP/1.1 408"),
+            "{rest:?}"
+        );
+    }
+    assert!(started.elapsed() < Duration::from_secs(4));
+    drop(slow);
+    assert!(
+        eventually(5, || descriptors(&server) <= baseline),
+        "descriptors {baseline} -> {}",
+        descriptors(&server)
+    );
+    assert_eq!(server.get(&target, &[]).0, 200);
+}
+
+#[test]
+fn oversized_requests_and_bad_encoding() {
+    let (_dir, store) = store_with_sample();
+    let server = Server::start(&store, &[]);
+    let target = format!("{API}{ID}?chromosome=chr19&position=44908684");
+    // A request head (URL and headers) beyond 64 KiB, or with more than 100 headers: 431
+    // (hyper's 414 for URLs over 64 KiB is never reached); the connection is closed.
+    let long_url = format!("{target}&pad={}", "x".repeat(100_000));
+    let send_raw = |request: String| {
+        let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let _ = stream.write_all(request.as_bytes());
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response);
+        String::from_utf8_lossy(&response).into_owned()
+    };
+    let response = send_raw(format!("GET {long_url} HTTP/1.1\r\nHost: x\r\n\r\n"));
+    assert!(
+        response.starts_with("HTTP/1.1 431"),
+        "{}",
+        &response[..response.len().min(200)]
+    );
+    let response = send_raw(format!(
+        "GET {target} HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "y".repeat(100_000)
+    ));
+    assert!(
+        response.starts_with("HTTP/1.1 431"),
+        "{}",
+        &response[..response.len().min(200)]
+    );
+    let many_headers: String = (0..500).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let response = send_raw(format!(
+        "GET {target} HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n"
+    ));
+    assert!(
+        response.starts_with("HTTP/1.1 431"),
+        "{}",
+        &response[..response.len().min(200)]
+    );
+    // Not HTTP at all.
+    let response = send_raw("\u{0}\u{1}garbage\r\n\r\n".to_string());
+    assert!(
+        response.is_empty() || response.starts_with("HTTP/1.1 400"),
+        "{response}"
+    );
+    // Malformed percent-encoding is decoded as Django does (left as is) and then refused
+    // like any other invalid value.
+    for (query, detail) in [
+        ("chromosome=chr%zz19&position=1", "chromosome"),
+        ("chromosome=chr19&position=%", "position"),
+        ("chromosome=%E2%82&position=1", "chromosome"),
+        ("chromosome=chr19&position=%3", "position"),
+    ] {
+        let (status, _, body) = server.get(&format!("{API}{ID}?{query}"), &[]);
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(
+            body.starts_with("{\"detail\":\"") && body.contains(detail),
+            "{query}: {body}"
+        );
+    }
+    // The server is still up and answers.
+    assert_eq!(server.get(&target, &[]).0, 200);
+}
+
+#[test]
+fn thousands_of_connections() {
+    let (_dir, store) = store_with_sample();
+    let server = Server::start(&store, &["--header-timeout", "2"]);
+    let target = format!("{API}{ID}?chromosome=chr19&position=44908684");
+    assert_eq!(server.get(&target, &[]).0, 200);
+    let baseline = descriptors(&server);
+    // 1,500 clients connect and send nothing.
+    let idle: Vec<TcpStream> = (0..1500)
+        .map(|_| TcpStream::connect(("127.0.0.1", server.port)).unwrap())
+        .collect();
+    let asked = std::time::Instant::now();
+    assert_eq!(server.get(&target, &[]).0, 200);
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        asked.elapsed()
+    );
+    // Idle clients are let go after the header timeout: descriptors come back.
+    assert!(
+        eventually(10, || descriptors(&server) <= baseline + 5),
+        "descriptors {baseline} -> {}",
+        descriptors(&server)
+    );
+    drop(idle);
+    assert_eq!(server.get(&target, &[]).0, 200);
+}

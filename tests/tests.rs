@@ -2,6 +2,7 @@
 
 mod batch;
 mod cli;
+mod concurrency;
 mod dbsnp;
 mod edge;
 mod faults;
@@ -11,3 +12,4 @@ mod library;
 mod selfcheck;
 mod serve;
 mod util;
+mod workload;

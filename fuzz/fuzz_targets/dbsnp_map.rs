@@ -17,7 +17,11 @@ fn fixture() -> &'static (tempfile::TempDir, vcfq::fuzzing::MapFixture) {
                 default(info);
             }
         }));
-        let scratch = if Path::new("/dev/shm").is_dir() { "/dev/shm" } else { "/tmp" };
+        let scratch = if Path::new("/dev/shm").is_dir() {
+            "/dev/shm"
+        } else {
+            "/tmp"
+        };
         let dir = tempfile::tempdir_in(scratch).expect("temporary directory");
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/dbsnp");
         let fixture = vcfq::fuzzing::MapFixture::new(
