@@ -406,6 +406,8 @@ async fn serve_connection<I>(
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
+        // A client that sends its request and closes its side still gets the answer.
+        .half_close(true)
         .max_buf_size(limits.max_header_bytes.max(8192))
         .max_header_size(limits.max_header_bytes)
         .serve_connection(hyper_util::rt::TokioIo::new(io), service);

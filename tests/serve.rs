@@ -880,6 +880,19 @@ fn oversized_requests_and_bad_encoding() {
             "{query}: {body}"
         );
     }
+    // A client that sends its request and then closes its sending side gets the answer.
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream
+        .write_all(format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(
+        response.ends_with("\"info\":{\"RAF\":\"0.15\"}}]}"),
+        "{response}"
+    );
     // The server is still up and answers.
     assert_eq!(server.get(&target, &[]).0, 200);
 }

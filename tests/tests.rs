@@ -7,6 +7,7 @@ mod dbsnp;
 mod edge;
 mod faults;
 mod files;
+mod fuzz_replay;
 mod golden;
 mod library;
 mod selfcheck;
