@@ -7,15 +7,16 @@ use std::sync::{Mutex, MutexGuard};
 
 use rayon::prelude::*;
 
+use crate::blocks::PositionIndex;
 use crate::contig::Contig;
 use crate::dbsnp::RsidMap;
 use crate::error::{Error, ErrorKind};
 use crate::json::write_record;
 use crate::record::{chromosome_and_position, split_record};
-use crate::request::{fetch_interval, Paging, Position, Query, Request, Rsid};
+use crate::request::{Paging, Position, Query, Request, Rsid};
 use crate::response::{write_head, write_tail, ResponseOptions};
-use crate::tabix::{FetchError, TabixReader};
-use crate::vcf::{index_mismatch, open_vcf};
+use crate::vcf::{open_vcf, Reader};
+use std::sync::Arc;
 
 /// How to open a sample's VCF.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,7 +35,8 @@ pub struct Sample {
     sequence_ids: Vec<Vec<(i32, Vec<u8>)>>,
     sample_column: Option<usize>,
     sample_name: Option<String>,
-    readers: Mutex<Vec<TabixReader>>,
+    readers: Mutex<Vec<Reader>>,
+    positions: Option<Arc<PositionIndex>>,
 }
 
 /// Where a record may be in the file: (index sequence id, POS, contig). Sorting by the
@@ -95,12 +97,19 @@ impl Sample {
             sample_column: opened.sample_column,
             sample_name: opened.sample_name,
             readers: Mutex::new(vec![opened.reader]),
+            positions: opened.positions,
         })
     }
 
     /// The VCF's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether queries read through the position index (`VCF.vcfqidx`) rather than
+    /// the tabix index.
+    pub fn uses_position_index(&self) -> bool {
+        self.positions.is_some()
     }
 
     /// The index in use (`.tbi` or `.csi`).
@@ -450,7 +459,7 @@ impl Sample {
     #[allow(clippy::too_many_arguments)]
     fn read_window(
         &self,
-        reader: &mut TabixReader,
+        reader: &mut Reader,
         chromosome: &Contig,
         sequence_id: i32,
         sequence_name: &[u8],
@@ -458,15 +467,13 @@ impl Sample {
         end_position: Position,
         mut keep: impl FnMut(&[u8]) -> bool,
     ) -> Result<(), Error> {
-        let (fetch_start, fetch_end) = fetch_interval(start_position, end_position);
-        reader
-            .fetch(sequence_id, fetch_start, fetch_end)
-            .map_err(|error| match error {
-                FetchError::Query(message) => Error::corrupt(&self.path, message),
-                FetchError::IndexMismatch { offset } => {
-                    index_mismatch(&self.path, &self.index_path, offset)
-                }
-            })?;
+        reader.fetch(
+            &self.path,
+            &self.index_path,
+            sequence_id,
+            start_position,
+            end_position,
+        )?;
         while let Some(line) = reader
             .next_line()
             .map_err(|message| self.read_error(chromosome, start_position, &message))?
@@ -499,8 +506,7 @@ impl Sample {
     /// does not, as each reader loads the index again).
     pub fn open_readers(&self, count: usize) -> Result<(), Error> {
         while self.pool().len() < count {
-            let reader = TabixReader::open(&self.path, &self.index_path)
-                .map_err(|message| Error::corrupt(&self.path, message))?;
+            let reader = Reader::open(&self.path, &self.index_path, self.positions.as_ref())?;
             self.pool().push(reader);
         }
         Ok(())
@@ -510,13 +516,12 @@ impl Sample {
     /// is dropped rather than reused.
     fn with_reader<T>(
         &self,
-        work: impl FnOnce(&mut TabixReader) -> Result<T, Error>,
+        work: impl FnOnce(&mut Reader) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let pooled = self.pool().pop();
         let mut reader = match pooled {
             Some(reader) => reader,
-            None => TabixReader::open(&self.path, &self.index_path)
-                .map_err(|message| Error::corrupt(&self.path, message))?,
+            None => Reader::open(&self.path, &self.index_path, self.positions.as_ref())?,
         };
         let result = work(&mut reader);
         if result.is_ok() {
@@ -525,7 +530,7 @@ impl Sample {
         result
     }
 
-    fn pool(&self) -> MutexGuard<'_, Vec<TabixReader>> {
+    fn pool(&self) -> MutexGuard<'_, Vec<Reader>> {
         // A panic elsewhere cannot leave a reader half-used in the pool: readers are
         // only pushed back after a successful query.
         self.readers

@@ -46,6 +46,17 @@ impl VcfWriter {
     }
 }
 
+/// Writes the position index `VCF.vcfqidx` beside a sample's VCF (after checking the
+/// sample requirements): a memory-mapped map from positions to compressed blocks that lets
+/// a query skip loading the tabix index (~25 ms for a genome-wide file) and read one block
+/// for a point. The tabix index stays required; a position index that no longer matches
+/// the VCF (size and modification time) is ignored.
+pub fn write_position_index(vcf: impl AsRef<Path>) -> Result<crate::IndexSummary, Error> {
+    let vcf = vcf.as_ref();
+    crate::Sample::open(vcf, &crate::SampleOptions::default())?;
+    crate::blocks::build(vcf).map_err(|message| Error::corrupt(vcf, message))
+}
+
 /// Indexes a bgzipped, position-sorted VCF: `path.tbi`, or `path.csi` when `csi` is set.
 pub fn index_vcf(path: impl AsRef<Path>, csi: bool) -> Result<(), Error> {
     let path = path.as_ref();

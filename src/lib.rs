@@ -24,6 +24,7 @@
 //! open, look up), [`store`] (samples by UUID), [`server`] (`vcfq serve`), [`parity`]
 //! (`vcfq parity`), [`index`] (writing bgzipped, indexed VCFs).
 
+mod blocks;
 pub mod contig;
 pub mod dbsnp;
 pub mod engine;
@@ -43,6 +44,7 @@ pub mod store;
 mod tabix;
 mod vcf;
 
+pub use blocks::IndexSummary;
 pub use contig::Contig;
 pub use dbsnp::RsidMap;
 pub use engine::{Sample, SampleOptions};

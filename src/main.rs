@@ -44,6 +44,13 @@ enum Command {
     Serve(ServeArgs),
     /// Check saved hosted-API responses against vcfq's answers to the same requests.
     Parity(ParityArgs),
+    /// Write each VCF's position index (VCF.vcfqidx), so that one-query processes skip
+    /// loading the tabix index; `sample add` writes it too.
+    Index {
+        /// Bgzipped, tabix-indexed VCFs.
+        #[arg(required = true)]
+        vcf: Vec<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -120,6 +127,9 @@ enum SampleCommand {
         /// The sample column that fills `genotype` (default: the first).
         #[arg(long, value_name = "NAME")]
         vcf_sample: Option<String>,
+        /// Do not write the position index (VCF.vcfqidx) beside the VCF.
+        #[arg(long)]
+        no_position_index: bool,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -396,6 +406,7 @@ fn main() -> ExitCode {
         Command::Sample(command) => run_sample(command),
         Command::Serve(args) => run_serve(args),
         Command::Parity(args) => run_parity(args),
+        Command::Index { vcf } => run_index(&vcf),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -686,6 +697,7 @@ fn run_sample(command: SampleCommand) -> Result<(), Failure> {
             id,
             vcf,
             vcf_sample,
+            no_position_index,
             store,
         } => {
             let id = SampleId::parse(&id)?;
@@ -696,7 +708,21 @@ fn run_sample(command: SampleCommand) -> Result<(), Failure> {
                 stored.vcf.display(),
                 stored.index.display(),
                 stored.contig_naming
-            ))
+            ))?;
+            // The position index speeds up one-query processes; without it (say, the
+            // VCF's directory is read-only) queries use the tabix index.
+            if !no_position_index {
+                match vcfq::index::write_position_index(&stored.vcf) {
+                    Ok(summary) => print_stdout(&format!(
+                        "wrote the position index {}\n",
+                        summary.path.display()
+                    ))?,
+                    Err(error) => eprintln!(
+                        "vcfq: note: no position index written ({error}); queries use the tabix index"
+                    ),
+                }
+            }
+            Ok(())
         }
         SampleCommand::List { store } => {
             let mut text = String::new();
@@ -757,6 +783,22 @@ fn run_sample(command: SampleCommand) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+fn run_index(vcfs: &[PathBuf]) -> Result<(), Failure> {
+    for vcf in vcfs {
+        let started = std::time::Instant::now();
+        let summary = vcfq::index::write_position_index(vcf)?;
+        print_stdout(&format!(
+            "wrote {} ({} records, {} blocks, {} bytes) in {:.2} s\n",
+            summary.path.display(),
+            summary.records,
+            summary.blocks,
+            summary.bytes,
+            started.elapsed().as_secs_f64()
+        ))?;
+    }
+    Ok(())
 }
 
 fn run_serve(args: ServeArgs) -> Result<(), Failure> {

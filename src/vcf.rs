@@ -9,7 +9,10 @@ use std::time::UNIX_EPOCH;
 
 use crate::contig::Contig;
 use crate::error::{Error, ErrorKind};
-use crate::tabix::TabixReader;
+use std::sync::Arc;
+
+use crate::blocks::{BlockReader, PositionIndex};
+use crate::tabix::{FetchError, TabixReader};
 
 /// What opening a VCF established.
 pub(crate) struct OpenedVcf {
@@ -21,7 +24,9 @@ pub(crate) struct OpenedVcf {
     pub sample_column: Option<usize>,
     pub sample_name: Option<String>,
     /// The reader used for the checks, ready for a first query.
-    pub reader: TabixReader,
+    pub reader: Reader,
+    /// The position index, when there is one that matches the file.
+    pub positions: Option<Arc<PositionIndex>>,
 }
 
 const REINDEX: &str = "re-index it with `tabix -f -p vcf FILE` (or `bcftools index -f -t FILE`)";
@@ -44,23 +49,44 @@ pub(crate) fn open_vcf(path: &Path, vcf_sample: Option<&str>) -> Result<OpenedVc
     check_bgzf(path)?;
     let index_path = find_fresh_index(path, &metadata)?;
 
-    let mut reader = TabixReader::open(path, &index_path)
-        .map_err(|message| Error::requirement(path, format!("{message}; {REINDEX}")))?;
-    let header = reader
-        .read_header()
-        .map_err(|message| Error::corrupt(path, message))?;
-    let samples = check_header(path, &header)?;
-
+    // The position index (when it matches the file) saves loading the tabix index and
+    // holds the header; otherwise htslib reads both.
+    let positions = PositionIndex::open(path, &metadata)
+        .ok()
+        .flatten()
+        .map(Arc::new);
     let mut sequence_ids: Vec<Vec<(i32, Vec<u8>)>> = vec![Vec::new(); Contig::all().len()];
-    for name in reader.sequence_names() {
-        let Some(contig) = Contig::from_any_name(&name) else {
-            continue;
-        };
-        let Some(id) = reader.sequence_id(&name) else {
-            continue;
-        };
-        sequence_ids[contig.ordinal()].push((id, name));
-    }
+    let (reader, samples) = match &positions {
+        Some(index) => {
+            let samples = check_header(path, index.header())?;
+            for (id, name) in index.sequence_names().enumerate() {
+                if let (Some(contig), Ok(id)) = (Contig::from_any_name(name), i32::try_from(id)) {
+                    sequence_ids[contig.ordinal()].push((id, name.to_vec()));
+                }
+            }
+            let reader = BlockReader::open(path, Arc::clone(index))
+                .map_err(|message| Error::corrupt(path, message))?;
+            (Reader::Blocks(reader), samples)
+        }
+        None => {
+            let mut reader = TabixReader::open(path, &index_path)
+                .map_err(|message| Error::requirement(path, format!("{message}; {REINDEX}")))?;
+            let header = reader
+                .read_header()
+                .map_err(|message| Error::corrupt(path, message))?;
+            let samples = check_header(path, &header)?;
+            for name in reader.sequence_names() {
+                let Some(contig) = Contig::from_any_name(&name) else {
+                    continue;
+                };
+                let Some(id) = reader.sequence_id(&name) else {
+                    continue;
+                };
+                sequence_ids[contig.ordinal()].push((id, name));
+            }
+            (Reader::Tabix(reader), samples)
+        }
+    };
 
     let (sample_column, sample_name) = match vcf_sample {
         Some(wanted) => {
@@ -97,7 +123,69 @@ pub(crate) fn open_vcf(path: &Path, vcf_sample: Option<&str>) -> Result<OpenedVc
         sample_column,
         sample_name,
         reader,
+        positions,
     })
+}
+
+/// A record reader: htslib through the tabix index, or vcfq's own through the position
+/// index. One thread at a time uses one.
+pub(crate) enum Reader {
+    Tabix(TabixReader),
+    Blocks(BlockReader),
+}
+
+impl Reader {
+    /// Opens another reader like this one.
+    pub(crate) fn open(
+        path: &Path,
+        index_path: &Path,
+        positions: Option<&Arc<PositionIndex>>,
+    ) -> Result<Reader, Error> {
+        match positions {
+            Some(index) => BlockReader::open(path, Arc::clone(index)).map(Reader::Blocks),
+            None => TabixReader::open(path, index_path).map(Reader::Tabix),
+        }
+        .map_err(|message| Error::corrupt(path, message))
+    }
+
+    /// Positions the reader on sequence `id`'s records from POS `start` (1-based) on;
+    /// lines may follow that start earlier or end later, and the caller filters them.
+    pub(crate) fn fetch(
+        &mut self,
+        path: &Path,
+        index_path: &Path,
+        id: i32,
+        start: crate::request::Position,
+        end: crate::request::Position,
+    ) -> Result<(), Error> {
+        match self {
+            Reader::Tabix(reader) => {
+                let (fetch_start, fetch_end) = crate::request::fetch_interval(start, end);
+                reader
+                    .fetch(id, fetch_start, fetch_end)
+                    .map_err(|error| match error {
+                        FetchError::Query(message) => Error::corrupt(path, message),
+                        FetchError::IndexMismatch { offset } => {
+                            index_mismatch(path, index_path, offset)
+                        }
+                    })
+            }
+            Reader::Blocks(reader) => reader
+                .fetch(
+                    usize::try_from(id).unwrap_or(usize::MAX),
+                    start.get(),
+                    end.get(),
+                )
+                .map_err(|message| Error::corrupt(path, message)),
+        }
+    }
+
+    pub(crate) fn next_line(&mut self) -> Result<Option<&[u8]>, String> {
+        match self {
+            Reader::Tabix(reader) => reader.next_line(),
+            Reader::Blocks(reader) => reader.next_line(),
+        }
+    }
 }
 
 /// BGZF is gzip with an extra field `BC`; plain gzip cannot be indexed by tabix.

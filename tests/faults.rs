@@ -179,6 +179,7 @@ fn half_written_store_is_never_overwritten() {
     let (code, _, stderr) = run(&[
         "sample",
         "add",
+        "--no-position-index",
         id,
         apoe.to_str().unwrap(),
         "--store",
@@ -195,6 +196,7 @@ fn half_written_store_is_never_overwritten() {
         vec![
             "sample",
             "add",
+            "--no-position-index",
             other,
             apoe.to_str().unwrap(),
             "--store",

@@ -130,6 +130,7 @@ fn store_with_sample() -> (tempfile::TempDir, PathBuf) {
     let (code, _, stderr) = run(&[
         "sample",
         "add",
+        "--no-position-index",
         ID,
         testdata("apoe.vcf.gz").to_str().unwrap(),
         "--store",
@@ -212,6 +213,7 @@ fn error_statuses() {
         run(&[
             "sample",
             "add",
+            "--no-position-index",
             archived,
             moved.to_str().unwrap(),
             "--store",
@@ -377,6 +379,7 @@ fn store_commands() {
     assert!(run(&[
         "sample",
         "add",
+        "--no-position-index",
         ID,
         testdata("apoe.vcf.gz").to_str().unwrap(),
         "--store",
@@ -388,6 +391,7 @@ fn store_commands() {
         run(&[
             "sample",
             "add",
+            "--no-position-index",
             "not-a-uuid",
             testdata("apoe.vcf.gz").to_str().unwrap(),
             "--store",
@@ -400,6 +404,7 @@ fn store_commands() {
         run(&[
             "sample",
             "add",
+            "--no-position-index",
             "22222222-2222-2222-2222-222222222222",
             testdata("edge/plain-gzip.vcf.gz").to_str().unwrap(),
             "--store",
@@ -424,6 +429,7 @@ fn store_commands() {
         run(&[
             "sample",
             "add",
+            "--no-position-index",
             other,
             copy.to_str().unwrap(),
             "--store",
@@ -469,6 +475,7 @@ fn concurrent_adds_all_land() {
                 .args([
                     "sample",
                     "add",
+                    "--no-position-index",
                     &format!("{i:08}-0000-0000-0000-000000000000"),
                     testdata("apoe.vcf.gz").to_str().unwrap(),
                     "--store",
@@ -575,6 +582,7 @@ fn samples_added_while_serving_are_answered() {
         run(&[
             "sample",
             "add",
+            "--no-position-index",
             later,
             testdata("edge/multi_sample.vcf.gz").to_str().unwrap(),
             "--store",
@@ -698,6 +706,7 @@ fn sixty_four_connections_get_the_sequential_answers() {
     let (code, _, stderr) = run(&[
         "sample",
         "add",
+        "--no-position-index",
         ID,
         sample.to_str().unwrap(),
         "--store",

@@ -10,6 +10,7 @@ mod files;
 mod fuzz_replay;
 mod golden;
 mod library;
+mod position_index;
 mod selfcheck;
 mod serve;
 mod util;

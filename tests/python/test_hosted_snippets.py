@@ -77,7 +77,7 @@ def main():
     keys = os.path.join(work, "keys.txt")
     with open(keys, "w") as out:
         out.write("local-test-key\n")
-    run("sample", "add", SAMPLE_ID, os.path.join(ROOT, "testdata", "apoe.vcf.gz"), "--store", store)
+    run("sample", "add", "--no-position-index", SAMPLE_ID, os.path.join(ROOT, "testdata", "apoe.vcf.gz"), "--store", store)
     run("dbsnp", "build", os.path.join(ROOT, "testdata", "dbsnp", "crafted.vcf"), "--out", dbsnp)
     server = subprocess.Popen(
         [VCFQ, "serve", "--store", store, "--dbsnp", dbsnp, "--api-keys", keys, "--bind", "127.0.0.1:0"],

@@ -1,0 +1,601 @@
+//! The position index (`VCF.vcfqidx`, written by `vcfq index` and `vcfq sample add`) and
+//! the block reader that answers from it without htslib.
+//!
+//! A tabix index must be parsed whole before the first query (25 ms for a genome-wide
+//! file) and points a query at the start of a 16 kb window, often one block before the
+//! records wanted. The position index is memory-mapped (opening costs microseconds) and
+//! says, for every BGZF block and every sequence with a line starting in it, the POS and
+//! offset of that first line: a query reads from the last block that starts before its
+//! window, which is one block for nearly every point query. The tabix index stays the
+//! source of truth: the position index is used only when it matches the VCF's size and
+//! modification time exactly and its own checksum, and vcfq falls back to tabix otherwise.
+//!
+//! Layout (little-endian): magic `VCFQPIX1`; VCF size (u64), mtime seconds (i64) and
+//! nanoseconds (u32), reserved (u32); header length (u64) and the header text; sequence
+//! count (u32), then per sequence its name length (u16), name, first entry (u32) and entry
+//! count (u32); zero padding to 8 bytes; entries of 16 bytes: block offset (u64), POS of
+//! the first line (u32), that line's offset in the inflated block (u16), block size - 1
+//! (u16); a CRC-32 of everything before it (u32).
+
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::ops::Range;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use memmap2::Mmap;
+
+/// The file name suffix: `sample.vcf.gz` -> `sample.vcf.gz.vcfqidx`.
+pub const SUFFIX: &str = ".vcfqidx";
+const MAGIC: &[u8; 8] = b"VCFQPIX1";
+const ENTRY_SIZE: usize = 16;
+/// A BGZF block holds at most 64 KiB, compressed or not.
+const MAX_BLOCK: usize = 65536;
+
+/// Where the position index of `vcf` lives.
+pub fn index_path(vcf: &Path) -> PathBuf {
+    let mut name = vcf.as_os_str().to_os_string();
+    name.push(SUFFIX);
+    PathBuf::from(name)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    block: u64,
+    first_position: u32,
+    line_offset: u16,
+    block_size: u32,
+}
+
+/// Sequence names and the ranges of their entries.
+type Sequences = Vec<(Vec<u8>, Range<usize>)>;
+
+/// One memory-mapped position index.
+pub(crate) struct PositionIndex {
+    map: Mmap,
+    header: Range<usize>,
+    sequences: Sequences,
+    entries: usize,
+}
+
+fn read_u16(bytes: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(bytes.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn read_u64(bytes: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// The VCF's identity as the index records it: size, mtime seconds and nanoseconds.
+fn identity(metadata: &std::fs::Metadata) -> (u64, i64, u32) {
+    (
+        metadata.len(),
+        metadata.mtime(),
+        u32::try_from(metadata.mtime_nsec()).unwrap_or(0),
+    )
+}
+
+impl PositionIndex {
+    /// Opens the position index of `vcf` if there is one that matches it. `Ok(None)`
+    /// when there is none or it belongs to another version of the file; `Err` when it is
+    /// damaged (the caller falls back to tabix either way).
+    pub(crate) fn open(
+        vcf: &Path,
+        vcf_metadata: &std::fs::Metadata,
+    ) -> Result<Option<PositionIndex>, String> {
+        let path = index_path(vcf);
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(format!("cannot open {}: {error}", path.display())),
+        };
+        // SAFETY: the map is read-only; vcfq writes index files under a temporary name
+        // and renames them into place, so a mapped file is never rewritten in place.
+        let map = unsafe { Mmap::map(&file) }
+            .map_err(|error| format!("cannot map {}: {error}", path.display()))?;
+        let damaged = || {
+            format!(
+                "{} is damaged; rebuild it with `vcfq index`",
+                path.display()
+            )
+        };
+        let bytes = &map[..];
+        if bytes.len() < 48 || &bytes[..8] != MAGIC {
+            return Err(damaged());
+        }
+        let body = bytes.len() - 4;
+        if read_u32(bytes, body) != Some(crc32fast::hash(&bytes[..body])) {
+            return Err(damaged());
+        }
+        let (size, seconds, nanoseconds) = identity(vcf_metadata);
+        if read_u64(bytes, 8) != Some(size)
+            || read_u64(bytes, 16).map(|s| s as i64) != Some(seconds)
+            || read_u32(bytes, 24) != Some(nanoseconds)
+        {
+            return Ok(None);
+        }
+        let parse = || -> Option<(Range<usize>, Sequences, usize)> {
+            let header_length = usize::try_from(read_u64(bytes, 32)?).ok()?;
+            let header = 40..40usize.checked_add(header_length)?;
+            let mut at = header.end;
+            let count = read_u32(bytes, at)? as usize;
+            at += 4;
+            let mut sequences = Vec::with_capacity(count.min(4096));
+            for _ in 0..count {
+                let length = usize::from(read_u16(bytes, at)?);
+                let name = bytes.get(at + 2..at + 2 + length)?.to_vec();
+                at += 2 + length;
+                let first = read_u32(bytes, at)? as usize;
+                let entries = read_u32(bytes, at + 4)? as usize;
+                at += 8;
+                sequences.push((name, first..first.checked_add(entries)?));
+            }
+            let entries = at.next_multiple_of(8);
+            let total = (body.checked_sub(entries)?) / ENTRY_SIZE;
+            if (body - entries) % ENTRY_SIZE != 0
+                || sequences.iter().any(|(_, range)| range.end > total)
+            {
+                return None;
+            }
+            Some((header, sequences, entries))
+        };
+        let (header, sequences, entries) = parse().ok_or_else(damaged)?;
+        Ok(Some(PositionIndex {
+            map,
+            header,
+            sequences,
+            entries,
+        }))
+    }
+
+    pub(crate) fn header(&self) -> &[u8] {
+        &self.map[self.header.clone()]
+    }
+
+    /// Sequence names in file order (their position is the sequence id).
+    pub(crate) fn sequence_names(&self) -> impl Iterator<Item = &[u8]> {
+        self.sequences.iter().map(|(name, _)| name.as_slice())
+    }
+
+    fn entry(&self, index: usize) -> Entry {
+        let at = self.entries + index * ENTRY_SIZE;
+        let bytes = &self.map[at..at + ENTRY_SIZE];
+        Entry {
+            block: u64::from_le_bytes(bytes[0..8].try_into().unwrap_or_default()),
+            first_position: u32::from_le_bytes(bytes[8..12].try_into().unwrap_or_default()),
+            line_offset: u16::from_le_bytes(bytes[12..14].try_into().unwrap_or_default()),
+            block_size: u32::from(u16::from_le_bytes(
+                bytes[14..16].try_into().unwrap_or_default(),
+            )) + 1,
+        }
+    }
+
+    /// Where to start reading sequence `id` for records with POS >= `start`: the last
+    /// block whose first line starts before `start` (records at `start` may begin there),
+    /// or the sequence's first line.
+    fn start(&self, id: usize, start: u64) -> Option<Entry> {
+        let range = self.sequences.get(id)?.1.clone();
+        if range.is_empty() {
+            return None;
+        }
+        let (mut low, mut high) = (range.start, range.end);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            if u64::from(self.entry(middle).first_position) < start {
+                low = middle + 1;
+            } else {
+                high = middle;
+            }
+        }
+        Some(self.entry(if low > range.start {
+            low - 1
+        } else {
+            range.start
+        }))
+    }
+}
+
+/// Reads one BGZF block at `offset` of `file` into `data` (inflated, CRC-checked).
+/// Returns the block's total size, or `None` at the end of the file.
+fn read_block(
+    file: &File,
+    file_size: u64,
+    offset: u64,
+    compressed: &mut Vec<u8>,
+    data: &mut Vec<u8>,
+    decompressor: &mut libdeflater::Decompressor,
+) -> Result<Option<usize>, String> {
+    const CORRUPT: &str = "reading a record failed: the compressed data is truncated or corrupt";
+    if offset >= file_size {
+        return Ok(None);
+    }
+    let mut head = [0u8; 18];
+    file.read_exact_at(&mut head, offset)
+        .map_err(|_| CORRUPT.to_string())?;
+    if head[..4] != [0x1f, 0x8b, 8, 4] || head[12..14] != *b"BC" {
+        return Err(CORRUPT.to_string());
+    }
+    let size = usize::from(u16::from_le_bytes([head[16], head[17]])) + 1;
+    if size < 26 {
+        return Err(CORRUPT.to_string());
+    }
+    compressed.resize(size, 0);
+    compressed[..18].copy_from_slice(&head);
+    file.read_exact_at(&mut compressed[18..], offset + 18)
+        .map_err(|_| CORRUPT.to_string())?;
+    inflate_block(compressed, data, decompressor).ok_or_else(|| CORRUPT.to_string())?;
+    Ok(Some(size))
+}
+
+/// A reader over one VCF through its position index. Like `TabixReader`, used by one
+/// thread at a time; unlike it, it shares the (mapped) index with every other reader.
+pub(crate) struct BlockReader {
+    index: Arc<PositionIndex>,
+    file: File,
+    file_size: u64,
+    compressed: Vec<u8>,
+    data: Vec<u8>,
+    decompressor: libdeflater::Decompressor,
+    /// Next unread byte of `data`.
+    cursor: usize,
+    /// The next block's offset.
+    next_block: u64,
+    /// A line that started in an earlier block, while it is being read.
+    carry: Vec<u8>,
+    /// The last line that spanned blocks, once whole.
+    current: Vec<u8>,
+    /// The fetch's sequence name and last POS; `None` when no fetch is active.
+    window: Option<(usize, u64)>,
+}
+
+impl BlockReader {
+    pub(crate) fn open(vcf: &Path, index: Arc<PositionIndex>) -> Result<BlockReader, String> {
+        let file = File::open(vcf).map_err(|error| format!("cannot open the file: {error}"))?;
+        let file_size = file
+            .metadata()
+            .map_err(|error| format!("cannot read the file: {error}"))?
+            .len();
+        Ok(BlockReader {
+            index,
+            file,
+            file_size,
+            compressed: Vec::with_capacity(MAX_BLOCK),
+            data: Vec::with_capacity(MAX_BLOCK),
+            decompressor: libdeflater::Decompressor::new(),
+            cursor: 0,
+            next_block: 0,
+            carry: Vec::new(),
+            current: Vec::new(),
+            window: None,
+        })
+    }
+
+    /// Positions the reader before the records of sequence `id` with `start <= POS`;
+    /// lines follow until one has `POS > end` or another sequence begins.
+    pub(crate) fn fetch(&mut self, id: usize, start: u64, end: u64) -> Result<(), String> {
+        self.window = None;
+        self.carry.clear();
+        let Some(entry) = self.index.start(id, start) else {
+            return Ok(());
+        };
+        self.load(entry.block)?;
+        if usize::from(entry.line_offset) > self.data.len() {
+            return Err("the position index does not match the file".to_string());
+        }
+        self.cursor = usize::from(entry.line_offset);
+        self.window = Some((id, end));
+        Ok(())
+    }
+
+    fn load(&mut self, offset: u64) -> Result<bool, String> {
+        match read_block(
+            &self.file,
+            self.file_size,
+            offset,
+            &mut self.compressed,
+            &mut self.data,
+            &mut self.decompressor,
+        )? {
+            Some(size) => {
+                self.next_block = offset + size as u64;
+                self.cursor = 0;
+                Ok(true)
+            }
+            None => {
+                self.data.clear();
+                self.cursor = 0;
+                Ok(false)
+            }
+        }
+    }
+
+    /// The next line of the fetch (without `\n` or `\r\n`); `None` past its end.
+    pub(crate) fn next_line(&mut self) -> Result<Option<&[u8]>, String> {
+        let Some((id, end)) = self.window else {
+            return Ok(None);
+        };
+        // The next whole line: in this block, or carried over from block to block.
+        let found = loop {
+            if let Some(newline) = memchr(&self.data[self.cursor..]) {
+                let line = self.cursor..self.cursor + newline;
+                self.cursor += newline + 1;
+                if self.carry.is_empty() {
+                    break Some(line);
+                }
+                self.carry.extend_from_slice(&self.data[line]);
+                break None;
+            }
+            self.carry.extend_from_slice(&self.data[self.cursor..]);
+            self.cursor = self.data.len();
+            if !self.load(self.next_block)? {
+                if self.carry.is_empty() {
+                    self.window = None;
+                    return Ok(None);
+                }
+                break None;
+            }
+        };
+        if found.is_none() {
+            std::mem::swap(&mut self.carry, &mut self.current);
+            self.carry.clear();
+        }
+        let stop = {
+            let line = match &found {
+                Some(range) => &self.data[range.clone()],
+                None => &self.current[..],
+            };
+            // Stop at the next sequence or past the window.
+            let mut columns = line.splitn(3, |&b| b == b'\t');
+            let name = columns.next().unwrap_or_default();
+            let position = columns
+                .next()
+                .and_then(|text| std::str::from_utf8(text).ok())
+                .and_then(|text| text.parse::<u64>().ok());
+            let same_sequence = self.index.sequences.get(id).is_some_and(|(n, _)| n == name);
+            !same_sequence || position.is_some_and(|position| position > end)
+        };
+        if stop {
+            self.window = None;
+            return Ok(None);
+        }
+        let line = match found {
+            Some(range) => &self.data[range],
+            None => &self.current[..],
+        };
+        Ok(Some(line.strip_suffix(b"\r").unwrap_or(line)))
+    }
+}
+
+fn memchr(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\n')
+}
+
+/// Inflates the BGZF block in `compressed` (whole, header included) into `data` and
+/// checks its CRC-32 and size.
+fn inflate_block(
+    compressed: &[u8],
+    data: &mut Vec<u8>,
+    decompressor: &mut libdeflater::Decompressor,
+) -> Option<()> {
+    let trailer = compressed.len().checked_sub(8)?;
+    let crc = u32::from_le_bytes(compressed.get(trailer..trailer + 4)?.try_into().ok()?);
+    let inflated = usize::try_from(u32::from_le_bytes(
+        compressed.get(trailer + 4..)?.try_into().ok()?,
+    ))
+    .ok()?;
+    if inflated > MAX_BLOCK {
+        return None;
+    }
+    data.resize(inflated, 0);
+    let written = decompressor
+        .deflate_decompress(compressed.get(18..trailer)?, data)
+        .ok()?;
+    (written == inflated && crc32fast::hash(data) == crc).then_some(())
+}
+
+/// What `build` indexed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexSummary {
+    pub path: PathBuf,
+    pub records: u64,
+    pub blocks: u64,
+    pub entries: u64,
+    pub bytes: u64,
+}
+
+/// Where the line being read started: block offset, block size, offset in the block.
+type LineStart = (u64, u32, u16);
+
+struct Builder {
+    header: Vec<u8>,
+    in_header: bool,
+    sequences: Vec<(Vec<u8>, usize)>,
+    entries: Vec<Entry>,
+    last_position: u64,
+    records: u64,
+}
+
+impl Builder {
+    fn line(&mut self, line: &[u8], start: LineStart) -> Result<(), String> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if self.in_header {
+            if line.first() == Some(&b'#') {
+                self.header.extend_from_slice(line);
+                self.header.push(b'\n');
+                return Ok(());
+            }
+            self.in_header = false;
+        }
+        self.records += 1;
+        let record = self.records;
+        let mut columns = line.splitn(3, |&b| b == b'\t');
+        let name = columns.next().unwrap_or_default();
+        let position = columns
+            .next()
+            .and_then(|text| std::str::from_utf8(text).ok())
+            .and_then(|text| text.parse::<u32>().ok())
+            .filter(|_| !name.is_empty() && !name.starts_with(b"#"))
+            .ok_or_else(|| {
+                format!("record {record} has no valid CHROM and POS (an empty, comment or malformed line)")
+            })?;
+        let new_sequence = self.sequences.last().is_none_or(|(last, _)| last != name);
+        if new_sequence {
+            if self.sequences.iter().any(|(seen, _)| seen == name) {
+                return Err(format!(
+                    "the records of {} are not together (record {record}): the VCF is not sorted; sort it with `bcftools sort`",
+                    String::from_utf8_lossy(name)
+                ));
+            }
+            self.sequences.push((name.to_vec(), self.entries.len()));
+        } else if u64::from(position) < self.last_position {
+            return Err(format!(
+                "record {record} ({}:{position}) comes after POS {}: the VCF is not sorted; sort it with `bcftools sort`",
+                String::from_utf8_lossy(name),
+                self.last_position
+            ));
+        }
+        self.last_position = u64::from(position);
+        let (block, block_size, line_offset) = start;
+        if new_sequence || self.entries.last().is_none_or(|last| last.block != block) {
+            self.entries.push(Entry {
+                block,
+                first_position: position,
+                line_offset,
+                block_size,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Writes the position index of the bgzipped VCF `vcf` next to it (under a temporary
+/// name, then renamed into place). Reads and checks every block.
+pub fn build(vcf: &Path) -> Result<IndexSummary, String> {
+    let before = std::fs::metadata(vcf).map_err(|error| format!("cannot read it: {error}"))?;
+    let file = File::open(vcf).map_err(|error| format!("cannot open it: {error}"))?;
+    let mut input = BufReader::with_capacity(1 << 20, file);
+    let mut decompressor = libdeflater::Decompressor::new();
+    let (mut compressed, mut data) = (Vec::with_capacity(MAX_BLOCK), Vec::with_capacity(MAX_BLOCK));
+    let mut builder = Builder {
+        header: Vec::new(),
+        in_header: true,
+        sequences: Vec::new(),
+        entries: Vec::new(),
+        last_position: 0,
+        records: 0,
+    };
+    let mut partial: Vec<u8> = Vec::new();
+    let mut partial_start: Option<LineStart> = None;
+    let (mut offset, mut blocks) = (0u64, 0u64);
+    loop {
+        let corrupt = || {
+            format!("the compressed data is truncated or corrupt at byte {offset}; it is not a whole bgzipped (BGZF) file")
+        };
+        let mut head = [0u8; 18];
+        match input.read(&mut head[..1]) {
+            Ok(0) => break,
+            Ok(_) => input.read_exact(&mut head[1..]).map_err(|_| corrupt())?,
+            Err(error) => return Err(format!("cannot read it: {error}")),
+        }
+        if head[..4] != [0x1f, 0x8b, 8, 4] || head[12..14] != *b"BC" {
+            return Err(corrupt());
+        }
+        let size = usize::from(u16::from_le_bytes([head[16], head[17]])) + 1;
+        if size < 26 {
+            return Err(corrupt());
+        }
+        compressed.resize(size, 0);
+        compressed[..18].copy_from_slice(&head);
+        input
+            .read_exact(&mut compressed[18..])
+            .map_err(|_| corrupt())?;
+        inflate_block(&compressed, &mut data, &mut decompressor).ok_or_else(corrupt)?;
+        let block = offset;
+        offset += size as u64;
+        blocks += 1;
+        let mut at = 0;
+        while at < data.len() {
+            let start = partial_start.unwrap_or((block, size as u32, at as u16));
+            match memchr(&data[at..]) {
+                Some(newline) => {
+                    if partial.is_empty() {
+                        builder.line(&data[at..at + newline], start)?;
+                    } else {
+                        partial.extend_from_slice(&data[at..at + newline]);
+                        builder.line(&partial, start)?;
+                        partial.clear();
+                    }
+                    partial_start = None;
+                    at += newline + 1;
+                }
+                None => {
+                    partial.extend_from_slice(&data[at..]);
+                    partial_start = Some(start);
+                    at = data.len();
+                }
+            }
+        }
+    }
+    if let Some(start) = partial_start {
+        builder.line(&partial.clone(), start)?;
+    }
+    let after = std::fs::metadata(vcf).map_err(|error| format!("cannot read it: {error}"))?;
+    if identity(&after) != identity(&before) {
+        return Err("the file changed while it was being indexed; index it again".to_string());
+    }
+    let (size, seconds, nanoseconds) = identity(&before);
+    let mut out =
+        Vec::with_capacity(builder.header.len() + builder.entries.len() * ENTRY_SIZE + 4096);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&size.to_le_bytes());
+    out.extend_from_slice(&seconds.to_le_bytes());
+    out.extend_from_slice(&nanoseconds.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&(builder.header.len() as u64).to_le_bytes());
+    out.extend_from_slice(&builder.header);
+    out.extend_from_slice(&(builder.sequences.len() as u32).to_le_bytes());
+    for (i, (name, first)) in builder.sequences.iter().enumerate() {
+        let end = builder
+            .sequences
+            .get(i + 1)
+            .map_or(builder.entries.len(), |(_, next)| *next);
+        let length = u16::try_from(name.len()).map_err(|_| "a CHROM name is over 64 KiB long")?;
+        out.extend_from_slice(&length.to_le_bytes());
+        out.extend_from_slice(name);
+        out.extend_from_slice(&(*first as u32).to_le_bytes());
+        out.extend_from_slice(&((end - first) as u32).to_le_bytes());
+    }
+    out.resize(out.len().next_multiple_of(8), 0);
+    for entry in &builder.entries {
+        out.extend_from_slice(&entry.block.to_le_bytes());
+        out.extend_from_slice(&entry.first_position.to_le_bytes());
+        out.extend_from_slice(&entry.line_offset.to_le_bytes());
+        out.extend_from_slice(&((entry.block_size - 1) as u16).to_le_bytes());
+    }
+    let crc = crc32fast::hash(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    let path = index_path(vcf);
+    let temporary = PathBuf::from(format!("{}.tmp.{}", path.display(), std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut file = File::create(&temporary)?;
+        file.write_all(&out)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, &path)
+    };
+    if let Err(error) = write() {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(format!("cannot write {}: {error}", path.display()));
+    }
+    Ok(IndexSummary {
+        path,
+        records: builder.records,
+        blocks,
+        entries: builder.entries.len() as u64,
+        bytes: out.len() as u64,
+    })
+}
