@@ -7,6 +7,11 @@ field splitting, warm, in process) and cyvcf2 (warm, in process), on random exis
 positions and 100 kb windows of the generated 10 M-record sample, and prints each one's
 median per query and its ratio to vcfq batch.
 
+Also: the inflate floor (one 64 KiB BGZF block inflated with libdeflate, `vcfq-synth
+floor`) timed in every round, vcfq with and without its position index (VCF.vcfqidx,
+written here by `vcfq index`; "tabix index only" runs on an alias of the same file that
+has none), and 50-rsID queries (vcfq batch warm, vcfq CLI per process) with the dbSNP map.
+
 Usage: python3 benches/peers.py [--rounds 3] [--queries 200]
 Creates target/bench-venv (pysam, cyvcf2) on first use; needs tabix and bcftools on PATH
 (apt-get install tabix bcftools) and builds vcfq in release mode.
@@ -24,6 +29,10 @@ DATA = os.path.join(ROOT, "target", "bench-data")
 SAMPLE = os.path.join(DATA, "sample-10000000.vcf.gz")
 VENV = os.path.join(ROOT, "target", "bench-venv")
 VCFQ = os.path.join(ROOT, "target", "release", "vcfq")
+SYNTH = os.path.join(ROOT, "target", "release", "vcfq-synth")
+# The same file and tabix index under another name, with no position index beside it.
+TBI_ONLY = os.path.join(DATA, "sample-10000000-tbi-only.vcf.gz")
+MAP = os.path.join(DATA, "sample-10000000-map")
 
 
 def ensure_environment():
@@ -32,6 +41,13 @@ def ensure_environment():
         subprocess.run(["cargo", "run", "--release", "--quiet", "--bin", "vcfq-synth", "--",
                         "sample", "--rows", "10000000", "--out", SAMPLE], cwd=ROOT, check=True)
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    if not os.path.exists(SAMPLE + ".vcfqidx"):
+        subprocess.run([VCFQ, "index", SAMPLE], check=True)
+    for suffix in ["", ".tbi"]:
+        if not os.path.lexists(TBI_ONLY + suffix):
+            os.symlink(os.path.realpath(SAMPLE + suffix), TBI_ONLY + suffix)
+    if not os.path.exists(os.path.join(MAP, "meta.json")):
+        subprocess.run([VCFQ, "dbsnp", "build", SAMPLE + ".dbsnp.vcf.gz", "--out", MAP], check=True)
     python = os.path.join(VENV, "bin", "python")
     if not os.path.exists(python):
         subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
@@ -44,8 +60,8 @@ def load_sites():
     sites = []
     with open(SAMPLE + ".queries.tsv") as handle:
         for line in handle:
-            _, chromosome, position = line.rstrip("\n").split("\t")
-            sites.append((chromosome, int(position)))
+            rsid, chromosome, position = line.rstrip("\n").split("\t")
+            sites.append((chromosome, int(position), rsid))
     return sites
 
 
@@ -66,10 +82,10 @@ class VcfqBatch:
     in and the answers read back; the time per query is the elapsed time over the count
     (no per-query pipe round trip, which would measure the operating system)."""
 
-    def __init__(self):
+    def __init__(self, sample=SAMPLE):
         # Buffered pipes (a raw pipe's readline reads one byte per system call).
-        self.process = subprocess.Popen([VCFQ, "batch", "--vcf", SAMPLE], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, bufsize=1 << 16)
+        self.process = subprocess.Popen([VCFQ, "batch", "--vcf", sample, "--dbsnp", MAP],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=1 << 16)
         self.process.stdin.write(b"chromosome=chr1&position=1\n")
         self.process.stdin.flush()
         self.process.stdout.readline()
@@ -78,7 +94,11 @@ class VcfqBatch:
         import threading
 
         lines = []
-        for (chromosome, start, end) in queries:
+        for query in queries:
+            if isinstance(query, str):
+                lines.append(f"rsid={query}\n")
+                continue
+            chromosome, start, end = query
             lines.append(f"chromosome={chromosome}&position={start}\n" if start == end
                          else f"chromosome={chromosome}&start_position={start}&end_position={end}\n")
         payload = "".join(lines).encode()
@@ -97,12 +117,22 @@ class VcfqBatch:
         return [elapsed / len(queries)] * len(queries)
 
 
-def vcfq_cli(query):
-    chromosome, start, end = query
-    if start == end:
-        return [VCFQ, "query", "--vcf", SAMPLE, "--chromosome", chromosome, "--position", str(start)]
-    return [VCFQ, "query", "--vcf", SAMPLE, "--chromosome", chromosome,
-            "--start-position", str(start), "--end-position", str(end)]
+def vcfq_cli(sample):
+    def command(query):
+        if isinstance(query, str):
+            return [VCFQ, "query", "--vcf", sample, "--dbsnp", MAP, "--rsid", query]
+        chromosome, start, end = query
+        if start == end:
+            return [VCFQ, "query", "--vcf", sample, "--chromosome", chromosome, "--position", str(start)]
+        return [VCFQ, "query", "--vcf", sample, "--chromosome", chromosome,
+                "--start-position", str(start), "--end-position", str(end)]
+    return command
+
+
+def inflate_floor(queries):
+    output = subprocess.run([SYNTH, "floor", "--vcf", SAMPLE, "--blocks", str(len(queries) * 5)],
+                            capture_output=True, text=True, check=True).stdout
+    return [float(output) / 1e6] * len(queries)
 
 
 def main():
@@ -116,8 +146,9 @@ def main():
     args = parser.parse_args()
     random.seed(20261129)
     sites = load_sites()
-    points = [(c, p, p) for c, p in random.sample(sites, args.queries)]
-    ranges = [(c, max(1, p - 50_000), max(1, p - 50_000) + 100_000) for c, p in random.sample(sites, args.queries)]
+    points = [(c, p, p) for c, p, _ in random.sample(sites, args.queries)]
+    ranges = [(c, max(1, p - 50_000), max(1, p - 50_000) + 100_000) for c, p, _ in random.sample(sites, args.queries)]
+    rsid_lists = [",".join(r for _, _, r in random.sample(sites, 50)) for _ in range(max(10, args.queries // 4))]
     process_queries = max(10, args.queries // 5)
 
     tabix_file = pysam.TabixFile(SAMPLE)
@@ -148,27 +179,37 @@ def main():
         return times
 
     batch = VcfqBatch()
+    batch_tbi = VcfqBatch(TBI_ONLY)
     tools = [
         ("vcfq batch (warm, streamed)", batch, False),
-        ("vcfq CLI (process per query)", per_process(vcfq_cli), True),
+        ("vcfq batch, tabix index only", batch_tbi, False),
+        ("inflate floor (one 64 KiB block)", inflate_floor, False),
+        ("vcfq CLI (process per query)", per_process(vcfq_cli(SAMPLE)), True),
+        ("vcfq CLI, tabix index only", per_process(vcfq_cli(TBI_ONLY)), True),
         ("tabix (process per query)", per_process(lambda q: ["tabix", SAMPLE, f"{q[0]}:{q[1]}-{q[2]}"]), True),
         ("bcftools view -r (process per query)", per_process(lambda q: ["bcftools", "view", "-H", "-r", f"{q[0]}:{q[1]}-{q[2]}", SAMPLE]), True),
         ("pysam TabixFile + split (warm)", pysam_run, False),
         ("cyvcf2 (warm)", cyvcf2_run, False),
     ]
-    for label, queries in [("point", points), ("100 kb range", ranges)]:
-        results = {name: [] for name, _, _ in tools}
+    rsid_tools = [tools[0], tools[1], tools[3], tools[4]]
+    for label, queries, chosen in [("point", points, tools), ("100 kb range", ranges, tools),
+                                   ("50-rsID", rsid_lists, rsid_tools)]:
+        results = {name: [] for name, _, _ in chosen}
         for _ in range(args.rounds):
-            for name, run, is_process in tools:
+            for name, run, is_process in chosen:
                 results[name].extend(run(queries[:process_queries] if is_process else queries))
         base = statistics.median(results[tools[0][0]])
         print(f"\n{label} queries ({args.rounds} rounds, interleaved):")
         print(f"  {'tool':40} {'median':>12} {'vs vcfq batch':>14}")
-        for name, _, _ in tools:
+        for name, _, _ in chosen:
             median = statistics.median(results[name])
             print(f"  {name:40} {median * 1e6:10.0f} us {median / base:13.2f}x")
-    batch.process.stdin.close()
-    batch.process.wait()
+        if "inflate floor (one 64 KiB block)" in results:
+            floor = statistics.median(results["inflate floor (one 64 KiB block)"])
+            print(f"  vcfq batch / inflate floor: {base / floor:.2f}x")
+    for process in [batch, batch_tbi]:
+        process.process.stdin.close()
+        process.process.wait()
 
 
 if __name__ == "__main__":

@@ -206,6 +206,7 @@ fn read_block(
     file: &File,
     file_size: u64,
     offset: u64,
+    size_hint: Option<usize>,
     compressed: &mut Vec<u8>,
     data: &mut Vec<u8>,
     decompressor: &mut libdeflater::Decompressor,
@@ -214,20 +215,24 @@ fn read_block(
     if offset >= file_size {
         return Ok(None);
     }
-    let mut head = [0u8; 18];
-    file.read_exact_at(&mut head, offset)
+    // With the size known (from the position index) one read takes the whole block;
+    // otherwise the header says how much follows.
+    let hinted = size_hint.filter(|&size| (26..=MAX_BLOCK).contains(&size));
+    compressed.resize(hinted.unwrap_or(18), 0);
+    file.read_exact_at(compressed, offset)
         .map_err(|_| CORRUPT.to_string())?;
-    if head[..4] != [0x1f, 0x8b, 8, 4] || head[12..14] != *b"BC" {
+    if compressed[..4] != [0x1f, 0x8b, 8, 4] || compressed[12..14] != *b"BC" {
         return Err(CORRUPT.to_string());
     }
-    let size = usize::from(u16::from_le_bytes([head[16], head[17]])) + 1;
-    if size < 26 {
+    let size = usize::from(u16::from_le_bytes([compressed[16], compressed[17]])) + 1;
+    if size < 26 || hinted.is_some_and(|hinted| hinted != size) {
         return Err(CORRUPT.to_string());
     }
-    compressed.resize(size, 0);
-    compressed[..18].copy_from_slice(&head);
-    file.read_exact_at(&mut compressed[18..], offset + 18)
-        .map_err(|_| CORRUPT.to_string())?;
+    if hinted.is_none() {
+        compressed.resize(size, 0);
+        file.read_exact_at(&mut compressed[18..], offset + 18)
+            .map_err(|_| CORRUPT.to_string())?;
+    }
     inflate_block(compressed, data, decompressor).ok_or_else(|| CORRUPT.to_string())?;
     Ok(Some(size))
 }
@@ -245,12 +250,14 @@ pub(crate) struct BlockReader {
     cursor: usize,
     /// The next block's offset.
     next_block: u64,
+    /// The offset of the block in `data`, if whole and checked.
+    loaded: Option<u64>,
     /// A line that started in an earlier block, while it is being read.
     carry: Vec<u8>,
     /// The last line that spanned blocks, once whole.
     current: Vec<u8>,
-    /// The fetch's sequence name and last POS; `None` when no fetch is active.
-    window: Option<(usize, u64)>,
+    /// The fetch's sequence and first and last POS; `None` when no fetch is active.
+    window: Option<(usize, u64, u64)>,
 }
 
 impl BlockReader {
@@ -269,6 +276,7 @@ impl BlockReader {
             decompressor: libdeflater::Decompressor::new(),
             cursor: 0,
             next_block: 0,
+            loaded: None,
             carry: Vec::new(),
             current: Vec::new(),
             window: None,
@@ -283,20 +291,25 @@ impl BlockReader {
         let Some(entry) = self.index.start(id, start) else {
             return Ok(());
         };
-        self.load(entry.block)?;
+        // Loci of one rsID query often share a block: keep the one already inflated.
+        if self.loaded != Some(entry.block) {
+            self.load(entry.block, Some(entry.block_size as usize))?;
+        }
         if usize::from(entry.line_offset) > self.data.len() {
             return Err("the position index does not match the file".to_string());
         }
         self.cursor = usize::from(entry.line_offset);
-        self.window = Some((id, end));
+        self.window = Some((id, start, end));
         Ok(())
     }
 
-    fn load(&mut self, offset: u64) -> Result<bool, String> {
+    fn load(&mut self, offset: u64, size_hint: Option<usize>) -> Result<bool, String> {
+        self.loaded = None;
         match read_block(
             &self.file,
             self.file_size,
             offset,
+            size_hint,
             &mut self.compressed,
             &mut self.data,
             &mut self.decompressor,
@@ -304,11 +317,13 @@ impl BlockReader {
             Some(size) => {
                 self.next_block = offset + size as u64;
                 self.cursor = 0;
+                self.loaded = Some(offset);
                 Ok(true)
             }
             None => {
                 self.data.clear();
                 self.cursor = 0;
+                self.loaded = None;
                 Ok(false)
             }
         }
@@ -316,63 +331,81 @@ impl BlockReader {
 
     /// The next line of the fetch (without `\n` or `\r\n`); `None` past its end.
     pub(crate) fn next_line(&mut self) -> Result<Option<&[u8]>, String> {
-        let Some((id, end)) = self.window else {
-            return Ok(None);
-        };
-        // The next whole line: in this block, or carried over from block to block.
-        let found = loop {
-            if let Some(newline) = memchr(&self.data[self.cursor..]) {
-                let line = self.cursor..self.cursor + newline;
-                self.cursor += newline + 1;
-                if self.carry.is_empty() {
-                    break Some(line);
-                }
-                self.carry.extend_from_slice(&self.data[line]);
-                break None;
-            }
-            self.carry.extend_from_slice(&self.data[self.cursor..]);
-            self.cursor = self.data.len();
-            if !self.load(self.next_block)? {
-                if self.carry.is_empty() {
-                    self.window = None;
-                    return Ok(None);
-                }
-                break None;
-            }
-        };
-        if found.is_none() {
-            std::mem::swap(&mut self.carry, &mut self.current);
-            self.carry.clear();
-        }
-        let stop = {
+        loop {
+            let Some((id, start, end)) = self.window else {
+                return Ok(None);
+            };
+            let Some(found) = self.next_raw_line()? else {
+                self.window = None;
+                return Ok(None);
+            };
             let line = match &found {
                 Some(range) => &self.data[range.clone()],
                 None => &self.current[..],
             };
-            // Stop at the next sequence or past the window.
+            // Stop at the next sequence or past the window; skip lines before it. A
+            // line without a readable POS goes to the caller, which reports it.
             let mut columns = line.splitn(3, |&b| b == b'\t');
             let name = columns.next().unwrap_or_default();
-            let position = columns
-                .next()
-                .and_then(|text| std::str::from_utf8(text).ok())
-                .and_then(|text| text.parse::<u64>().ok());
+            let position = columns.next().and_then(parse_u64);
             let same_sequence = self.index.sequences.get(id).is_some_and(|(n, _)| n == name);
-            !same_sequence || position.is_some_and(|position| position > end)
-        };
-        if stop {
-            self.window = None;
-            return Ok(None);
+            if !same_sequence || position.is_some_and(|position| position > end) {
+                self.window = None;
+                return Ok(None);
+            }
+            if position.is_some_and(|position| position < start) {
+                continue;
+            }
+            let line = match found {
+                Some(range) => &self.data[range],
+                None => &self.current[..],
+            };
+            return Ok(Some(line.strip_suffix(b"\r").unwrap_or(line)));
         }
-        let line = match found {
-            Some(range) => &self.data[range],
-            None => &self.current[..],
-        };
-        Ok(Some(line.strip_suffix(b"\r").unwrap_or(line)))
+    }
+
+    /// The next whole line: `Some(range)` of `data`, or `None` for `current` (a line that
+    /// spanned blocks); `Ok(None)` at the end of the file.
+    #[allow(clippy::option_option)]
+    fn next_raw_line(&mut self) -> Result<Option<Option<Range<usize>>>, String> {
+        loop {
+            if let Some(newline) = memchr(&self.data[self.cursor..]) {
+                let line = self.cursor..self.cursor + newline;
+                self.cursor += newline + 1;
+                if self.carry.is_empty() {
+                    return Ok(Some(Some(line)));
+                }
+                self.carry.extend_from_slice(&self.data[line]);
+                break;
+            }
+            self.carry.extend_from_slice(&self.data[self.cursor..]);
+            self.cursor = self.data.len();
+            if !self.load(self.next_block, None)? {
+                if self.carry.is_empty() {
+                    return Ok(None);
+                }
+                break;
+            }
+        }
+        std::mem::swap(&mut self.carry, &mut self.current);
+        self.carry.clear();
+        Ok(Some(None))
     }
 }
 
+/// ASCII digits as a number (no sign, no spaces), as POS is written.
+fn parse_u64(text: &[u8]) -> Option<u64> {
+    if text.is_empty() || text.len() > 19 {
+        return None;
+    }
+    text.iter().try_fold(0u64, |value, &byte| {
+        byte.is_ascii_digit()
+            .then(|| value * 10 + u64::from(byte - b'0'))
+    })
+}
+
 fn memchr(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'\n')
+    memchr::memchr(b'\n', bytes)
 }
 
 /// Inflates the BGZF block in `compressed` (whole, header included) into `data` and

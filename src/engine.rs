@@ -352,11 +352,12 @@ impl Sample {
             .len()
             .div_ceil(threads * 2)
             .max(MIN_PLACES_PER_THREAD);
-        // Reading in parallel needs a reader per piece; opening one loads the index again
-        // (~25 ms for a genome-wide file, the cost of ~350 loci). So split only when idle
-        // readers wait in the pool (see `Sample::open_readers`) or the query is that big.
+        // Reading in parallel needs a reader per piece. Through the position index a
+        // reader opens in microseconds; through tabix, opening one loads the index again
+        // (~25 ms for a genome-wide file, the cost of ~350 loci), so then split only when
+        // idle readers wait in the pool (see `Sample::open_readers`) or the query is big.
         let idle_readers = self.pool().len();
-        let parallel = idle_readers >= 2 || wanted.len() >= 350;
+        let parallel = self.positions.is_some() || idle_readers >= 2 || wanted.len() >= 350;
         let read_chunk = |places: &[Place]| -> Result<(PageLines, Vec<PlaceRange>), Error> {
             let mut found = PageLines::default();
             let mut ranges = Vec::with_capacity(places.len());

@@ -45,3 +45,36 @@ fn sixteen_threads_mixed_queries_get_the_sequential_answers() {
         handle.join().unwrap();
     }
 }
+
+#[test]
+fn through_the_position_index_the_same_answers_from_sixteen_threads() {
+    let through_tabix = Workload::new();
+    let dir = crate::util::copy_to_temp(&[
+        "NA12878.pgx-extract.vcf.gz",
+        "NA12878.pgx-extract.vcf.gz.tbi",
+    ]);
+    let vcf = dir.path().join("NA12878.pgx-extract.vcf.gz");
+    vcfq::index::write_position_index(&vcf).unwrap();
+    let workload = Arc::new(Workload::for_sample(&vcf));
+    assert!(workload.sample.uses_position_index());
+    let count = workload.requests.len();
+    let expected: Arc<Vec<Vec<u8>>> =
+        Arc::new((0..count).map(|i| through_tabix.answer(i)).collect());
+    let handles: Vec<_> = (0..16u64)
+        .map(|thread| {
+            let (workload, expected) = (Arc::clone(&workload), Arc::clone(&expected));
+            std::thread::spawn(move || {
+                for i in order(count, thread + 101) {
+                    assert_eq!(
+                        workload.answer(i),
+                        expected[i],
+                        "thread {thread}, request {i}"
+                    );
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
+    }
+}

@@ -32,19 +32,18 @@ impl Workload {
     }
 
     pub fn new() -> Workload {
+        Workload::for_sample(&testdata("NA12878.pgx-extract.vcf.gz"))
+    }
+
+    /// The same requests over another copy of the NA12878 extract.
+    pub fn for_sample(vcf: &Path) -> Workload {
         let dir = tempfile::tempdir().unwrap();
         let source = testdata("pharmcat/pharmcat_positions.vcf");
         let mut build = BuildOptions::new(&source, dir.path().join("map"));
         build.threads = 1;
         build_map(&build, &mut |_| {}).unwrap();
         let map = Arc::new(RsidMap::open(dir.path().join("map")).unwrap());
-        let sample = Arc::new(
-            Sample::open(
-                testdata("NA12878.pgx-extract.vcf.gz"),
-                &SampleOptions::default(),
-            )
-            .unwrap(),
-        );
+        let sample = Arc::new(Sample::open(vcf, &SampleOptions::default()).unwrap());
         let mut requests = Vec::new();
         let mut rsids = Vec::new();
         let text = std::fs::read_to_string(&source).unwrap();
