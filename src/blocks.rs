@@ -468,10 +468,11 @@ impl Builder {
         let record = self.records;
         let mut columns = line.splitn(3, |&b| b == b'\t');
         let name = columns.next().unwrap_or_default();
+        // POS as the reader parses it: ASCII digits only (no sign, no spaces).
         let position = columns
             .next()
-            .and_then(|text| std::str::from_utf8(text).ok())
-            .and_then(|text| text.parse::<u32>().ok())
+            .and_then(parse_u64)
+            .and_then(|position| u32::try_from(position).ok())
             .filter(|_| !name.is_empty() && !name.starts_with(b"#"))
             .ok_or_else(|| {
                 format!("record {record} has no valid CHROM and POS (an empty, comment or malformed line)")
