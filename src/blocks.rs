@@ -7,11 +7,12 @@
 //! says, for every BGZF block and every sequence with a line starting in it, the POS and
 //! offset of that first line: a query reads from the last block that starts before its
 //! window, which is one block for nearly every point query. The tabix index stays the
-//! source of truth: the position index is used only when it matches the VCF's size and
-//! modification time exactly and its own checksum, and vcfq falls back to tabix otherwise.
+//! source of truth: the position index is used only when it matches the VCF's size,
+//! modification and change times to the nanosecond and inode, and its own checksum, and
+//! vcfq falls back to tabix otherwise.
 //!
-//! Layout (little-endian): magic `VCFQPIX1`; VCF size (u64), mtime seconds (i64) and
-//! nanoseconds (u32), reserved (u32); header length (u64) and the header text; sequence
+//! Layout (little-endian): magic `VCFQPIX1`; the VCF's identity (40 bytes: size, mtime,
+//! ctime, inode; see `identity`); header length (u64) and the header text; sequence
 //! count (u32), then per sequence its name length (u16), name, first entry (u32) and entry
 //! count (u32); zero padding to 8 bytes; entries of 16 bytes: block offset (u64), POS of
 //! the first line (u32), that line's offset in the inflated block (u16), block size - 1
@@ -71,13 +72,18 @@ fn read_u64(bytes: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
 }
 
-/// The VCF's identity as the index records it: size, mtime seconds and nanoseconds.
-fn identity(metadata: &std::fs::Metadata) -> (u64, i64, u32) {
-    (
-        metadata.len(),
-        metadata.mtime(),
-        u32::try_from(metadata.mtime_nsec()).unwrap_or(0),
-    )
+/// The VCF's identity as the index records it (40 bytes): size, modification time
+/// (seconds, nanoseconds), change time (nanoseconds, seconds) and inode. Any write to the
+/// file or replacement of it changes the change time.
+fn identity(metadata: &std::fs::Metadata) -> [u8; 40] {
+    let mut bytes = [0u8; 40];
+    bytes[0..8].copy_from_slice(&metadata.len().to_le_bytes());
+    bytes[8..16].copy_from_slice(&metadata.mtime().to_le_bytes());
+    bytes[16..20].copy_from_slice(&(metadata.mtime_nsec() as u32).to_le_bytes());
+    bytes[20..24].copy_from_slice(&(metadata.ctime_nsec() as u32).to_le_bytes());
+    bytes[24..32].copy_from_slice(&metadata.ctime().to_le_bytes());
+    bytes[32..40].copy_from_slice(&metadata.ino().to_le_bytes());
+    bytes
 }
 
 impl PositionIndex {
@@ -105,23 +111,19 @@ impl PositionIndex {
             )
         };
         let bytes = &map[..];
-        if bytes.len() < 48 || &bytes[..8] != MAGIC {
+        if bytes.len() < 64 || &bytes[..8] != MAGIC {
             return Err(damaged());
         }
         let body = bytes.len() - 4;
         if read_u32(bytes, body) != Some(crc32fast::hash(&bytes[..body])) {
             return Err(damaged());
         }
-        let (size, seconds, nanoseconds) = identity(vcf_metadata);
-        if read_u64(bytes, 8) != Some(size)
-            || read_u64(bytes, 16).map(|s| s as i64) != Some(seconds)
-            || read_u32(bytes, 24) != Some(nanoseconds)
-        {
+        if bytes[8..48] != identity(vcf_metadata) {
             return Ok(None);
         }
         let parse = || -> Option<(Range<usize>, Sequences, usize)> {
-            let header_length = usize::try_from(read_u64(bytes, 32)?).ok()?;
-            let header = 40..40usize.checked_add(header_length)?;
+            let header_length = usize::try_from(read_u64(bytes, 48)?).ok()?;
+            let header = 56..56usize.checked_add(header_length)?;
             let mut at = header.end;
             let count = read_u32(bytes, at)? as usize;
             at += 4;
@@ -469,8 +471,11 @@ impl Builder {
         let mut columns = line.splitn(3, |&b| b == b'\t');
         let name = columns.next().unwrap_or_default();
         // POS as the reader parses it: ASCII digits only (no sign, no spaces).
+        // A leading zero is refused: htslib reads such a POS as octal, so the tabix index
+        // would place the record elsewhere, and the two indexes must agree.
         let position = columns
             .next()
+            .filter(|text| text.len() == 1 || !text.starts_with(b"0"))
             .and_then(parse_u64)
             .and_then(|position| u32::try_from(position).ok())
             .filter(|_| !name.is_empty() && !name.starts_with(b"#"))
@@ -582,14 +587,10 @@ pub fn build(vcf: &Path) -> Result<IndexSummary, String> {
     if identity(&after) != identity(&before) {
         return Err("the file changed while it was being indexed; index it again".to_string());
     }
-    let (size, seconds, nanoseconds) = identity(&before);
     let mut out =
         Vec::with_capacity(builder.header.len() + builder.entries.len() * ENTRY_SIZE + 4096);
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&size.to_le_bytes());
-    out.extend_from_slice(&seconds.to_le_bytes());
-    out.extend_from_slice(&nanoseconds.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&identity(&before));
     out.extend_from_slice(&(builder.header.len() as u64).to_le_bytes());
     out.extend_from_slice(&builder.header);
     out.extend_from_slice(&(builder.sequences.len() as u32).to_le_bytes());
@@ -632,4 +633,105 @@ pub fn build(vcf: &Path) -> Result<IndexSummary, String> {
         entries: builder.entries.len() as u64,
         bytes: out.len() as u64,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample_text(records: usize) -> Vec<u8> {
+        let mut text = b"##fileformat=VCFv4.2\n##contig=<ID=chr19,length=58617616>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS\n".to_vec();
+        for i in 0..records {
+            text.extend_from_slice(
+                format!(
+                    "chr19\t{}\t.\tA\tG\t.\tPASS\tAF=0.{i:05}\tGT:DS\t0|1:0.{i}\n",
+                    1000 + i * 7
+                )
+                .as_bytes(),
+            );
+        }
+        text
+    }
+
+    fn lines(reader: &mut BlockReader, start: u64, end: u64) -> Result<Vec<Vec<u8>>, String> {
+        reader.fetch(0, start, end)?;
+        let mut found = Vec::new();
+        while let Some(line) = reader.next_line()? {
+            found.push(line.to_vec());
+        }
+        Ok(found)
+    }
+
+    #[test]
+    fn windows_across_blocks_and_a_damaged_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.vcf.gz");
+        // ~40,000 records: about 40 blocks, so lines span block ends.
+        let text = sample_text(40_000);
+        crate::index::write_indexed_vcf(&path, &text, false).unwrap();
+        let summary = build(&path).unwrap();
+        assert_eq!(summary.records, 40_000);
+        assert!(summary.blocks > 20, "{summary:?}");
+        let metadata = std::fs::metadata(&path).unwrap();
+        let index = Arc::new(PositionIndex::open(&path, &metadata).unwrap().unwrap());
+        let mut reader = BlockReader::open(&path, Arc::clone(&index)).unwrap();
+        let all: Vec<&[u8]> = text
+            .split(|&b| b == b'\n')
+            .filter(|line| line.starts_with(b"chr19"))
+            .collect();
+        // Every record alone, and windows over many blocks.
+        for (i, line) in all.iter().enumerate().step_by(97) {
+            let position = 1000 + i as u64 * 7;
+            assert_eq!(
+                lines(&mut reader, position, position).unwrap(),
+                vec![line.to_vec()]
+            );
+        }
+        let window = lines(&mut reader, 1000 + 7 * 1000, 1000 + 7 * 21_000).unwrap();
+        assert_eq!(window.len(), 20_001);
+        assert_eq!(window[0], all[1000]);
+        assert_eq!(window[20_000], all[21_000]);
+        assert!(lines(&mut reader, 1, 999).unwrap().is_empty());
+        assert!(lines(&mut reader, 10_000_000, 10_000_100)
+            .unwrap()
+            .is_empty());
+        // A CRC broken in one block: reading it fails, other blocks still read.
+        let mut bytes = std::fs::read(&path).unwrap();
+        let mut offset = 0;
+        let mut blocks = Vec::new();
+        while offset + 18 <= bytes.len() {
+            let size =
+                usize::from(u16::from_le_bytes([bytes[offset + 16], bytes[offset + 17]])) + 1;
+            blocks.push((offset, size));
+            offset += size;
+        }
+        let (victim, size) = blocks[blocks.len() / 2];
+        bytes[victim + size - 8] ^= 1;
+        let damaged = dir.path().join("damaged.vcf.gz");
+        std::fs::write(&damaged, &bytes).unwrap();
+        let mut reader = BlockReader::open(&damaged, index).unwrap();
+        let error = lines(&mut reader, 1000, 1000 + 7 * 39_999).unwrap_err();
+        assert!(error.contains("truncated or corrupt"), "{error}");
+        assert_eq!(lines(&mut reader, 1000, 1000).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_builder_refuses_what_tabix_reads_differently() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, body) in [
+            ("octal", "chr19\t0100\t.\tA\tG\t.\t.\t.\n"),
+            ("signed", "chr19\t+100\t.\tA\tG\t.\t.\t.\n"),
+            ("unsorted", "chr19\t200\t.\tA\tG\t.\t.\t.\nchr19\t100\t.\tA\tG\t.\t.\t.\n"),
+            ("split", "chr19\t100\t.\tA\tG\t.\t.\t.\nchr1\t100\t.\tA\tG\t.\t.\t.\nchr19\t300\t.\tA\tG\t.\t.\t.\n"),
+            ("empty line", "chr19\t100\t.\tA\tG\t.\t.\t.\n\nchr19\t300\t.\tA\tG\t.\t.\t.\n"),
+        ] {
+            let path = dir.path().join(format!("{name}.vcf.gz"));
+            let text = format!("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n{body}");
+            let mut writer = crate::tabix::BgzfWriter::create(&path).unwrap();
+            writer.write_all(text.as_bytes()).unwrap();
+            writer.finish().unwrap();
+            assert!(build(&path).is_err(), "{name}");
+            assert!(!index_path(&path).exists(), "{name}");
+        }
+    }
 }
