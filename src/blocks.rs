@@ -478,7 +478,8 @@ impl Builder {
             .filter(|text| text.len() == 1 || !text.starts_with(b"0"))
             .and_then(parse_u64)
             .and_then(|position| u32::try_from(position).ok())
-            .filter(|_| !name.is_empty() && !name.starts_with(b"#"))
+            // htslib cuts a CHROM at a NUL byte, so such a name indexes elsewhere too.
+            .filter(|_| !name.is_empty() && !name.starts_with(b"#") && !name.contains(&0))
             .ok_or_else(|| {
                 format!("record {record} has no valid CHROM and POS (an empty, comment or malformed line)")
             })?;
@@ -721,6 +722,7 @@ mod tests {
         for (name, body) in [
             ("octal", "chr19\t0100\t.\tA\tG\t.\t.\t.\n"),
             ("signed", "chr19\t+100\t.\tA\tG\t.\t.\t.\n"),
+            ("nul", "chr19\0\t100\t.\tA\tG\t.\t.\t.\n"),
             ("unsorted", "chr19\t200\t.\tA\tG\t.\t.\t.\nchr19\t100\t.\tA\tG\t.\t.\t.\n"),
             ("split", "chr19\t100\t.\tA\tG\t.\t.\t.\nchr1\t100\t.\tA\tG\t.\t.\t.\nchr19\t300\t.\tA\tG\t.\t.\t.\n"),
             ("empty line", "chr19\t100\t.\tA\tG\t.\t.\t.\n\nchr19\t300\t.\tA\tG\t.\t.\t.\n"),
