@@ -18,7 +18,8 @@
 //! field work too: set `ResponseOptions::dbsnp` to an opened [`RsidMap`].
 //!
 //! Modules, one concern each: [`request`] and [`querystring`] (parsing and validation),
-//! `tabix` (the only code that touches htslib), `vcf` (sample requirements and header),
+//! `tabix` (the only code that touches htslib), `blocks` (the position index and vcfq's
+//! own block reader), `vcf` (sample requirements and header),
 //! `record` and `json` (record -> bytes), [`response`] (envelope and paging links),
 //! [`engine`] (the query engine tying them together), [`dbsnp`] (the rsID map: build,
 //! open, look up), [`store`] (samples by UUID), [`server`] (`vcfq serve`), [`parity`]
