@@ -261,7 +261,7 @@ fn genotype_entries<'a>(
     sample: Option<&'a str>,
 ) -> Option<impl Iterator<Item = (&'a str, &'a str)> + Clone> {
     let format = format.filter(|format| !format.is_empty() && *format != ".")?;
-    Some(format.split(':').zip(sample?.split(':')))
+    Some(split_ascii(format, b':').zip(split_ascii(sample?, b':')))
 }
 
 /// The largest GP posterior, for the `openapi` profile's `genotype_confidence`. With a
@@ -270,10 +270,35 @@ fn genotype_confidence<'a>(
     genotype: Option<impl Iterator<Item = (&'a str, &'a str)>>,
 ) -> Option<f64> {
     let (_, probabilities) = genotype?.filter(|(key, _)| *key == "GP").last()?;
-    probabilities
-        .split(',')
+    split_ascii(probabilities, b',')
         .filter_map(|value| parse_finite_float(value.as_bytes()))
         .reduce(f64::max)
+}
+
+/// `text.split(separator)` for an ASCII separator, searching bytes (the generic `char`
+/// pattern search costs more than the fields it splits).
+fn split_ascii(text: &str, separator: u8) -> impl Iterator<Item = &str> + Clone {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match current.bytes().position(|byte| byte == separator) {
+            Some(at) => {
+                // `at` is an ASCII byte, so both sides are on character boundaries.
+                rest = Some(&current[at + 1..]);
+                Some(&current[..at])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
+
+/// `text.split_once(separator)` for an ASCII separator.
+fn split_once_ascii(text: &str, separator: u8) -> Option<(&str, &str)> {
+    let at = text.bytes().position(|byte| byte == separator)?;
+    Some((&text[..at], &text[at + 1..]))
 }
 
 fn column_text<'a>(column: &'a [u8], name: &str) -> Result<&'a str, String> {
@@ -327,7 +352,7 @@ pub(crate) fn write_record(
     write_string(out, reference_bases);
     out.extend_from_slice(b",\"alt\":[");
     if alternate_bases != "." {
-        for (i, allele) in alternate_bases.split(',').enumerate() {
+        for (i, allele) in split_ascii(alternate_bases, b',').enumerate() {
             if i > 0 {
                 out.push(b',');
             }
@@ -354,9 +379,9 @@ pub(crate) fn write_record(
     out.extend_from_slice(b",\"info\":");
     let info_entries = || {
         let text = if info == "." { "" } else { info };
-        text.split(';')
+        split_ascii(text, b';')
             .filter(|entry| !entry.is_empty())
-            .map(|entry| match entry.split_once('=') {
+            .map(|entry| match split_once_ascii(entry, b'=') {
                 Some((key, value)) => (key, Some(value)),
                 None => (entry, None),
             })

@@ -41,13 +41,31 @@ fn parse_position(text: &[u8]) -> Result<u64, String> {
         .ok_or_else(invalid)
 }
 
+/// A line's tab-separated columns (a SIMD search for each tab).
+fn tab_columns(line: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(line);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match memchr::memchr(b'\t', current) {
+            Some(at) => {
+                rest = Some(&current[at + 1..]);
+                Some(&current[..at])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
+
 /// Splits a record line. `sample_column` is the 0-based column of the chosen sample
 /// (9 for the first), or `None` when the VCF has no sample columns.
 pub(crate) fn split_record(
     line: &[u8],
     sample_column: Option<usize>,
 ) -> Result<RecordColumns<'_>, String> {
-    let mut columns = line.split(|&b| b == b'\t');
+    let mut columns = tab_columns(line);
     let mut next = || columns.next();
     let mut required = [&[][..]; 8];
     for (index, slot) in required.iter_mut().enumerate() {
