@@ -1,6 +1,9 @@
 //! Criterion benches of the query engine on a generated, realistic imputed sample:
-//! opening a sample (index load) and a dbSNP map, a warm point query at a random existing
-//! position, a warm 100 kb range, and a warm 50-rsID query, response bytes included.
+//! opening a sample and a dbSNP map, a warm point query at a random existing position, a
+//! warm 100 kb range, and a warm 50-rsID query, response bytes and the `rsid` annotation
+//! included; each through the position index (`query/…`, `open_sample`) and through the
+//! tabix index only (`query_tabix_only/…`, `open_sample_tabix_only`, an alias of the same
+//! file that has no position index).
 //!
 //! Data: `vcfq-synth sample` (seeded) writes a 10 M-record genome-wide GT:DS:GP VCF, its
 //! tabix index and a matching dbSNP-like VCF into `target/bench-data/` on first use, and
@@ -17,6 +20,8 @@ use vcfq::{Request, ResponseOptions, RsidMap, Sample, SampleOptions};
 
 struct BenchData {
     sample: PathBuf,
+    /// The same file and tabix index under another name, with no position index.
+    tabix_only: PathBuf,
     map: PathBuf,
     /// (rsID, chromosome, POS) of sites that have an rsID.
     sites: Vec<(String, String, u64)>,
@@ -59,6 +64,17 @@ fn bench_data() -> BenchData {
             map.to_str().unwrap(),
         ]));
     }
+    if !with_suffix(&sample, ".vcfqidx").exists() {
+        run(Command::new(env!("CARGO_BIN_EXE_vcfq")).args(["index", sample.to_str().unwrap()]));
+    }
+    let tabix_only = dir.join(format!("sample-{rows}-tbi-only.vcf.gz"));
+    for suffix in ["", ".tbi"] {
+        let alias = with_suffix(&tabix_only, suffix);
+        if std::fs::symlink_metadata(&alias).is_err() {
+            let target = std::fs::canonicalize(with_suffix(&sample, suffix)).unwrap();
+            std::os::unix::fs::symlink(target, alias).unwrap();
+        }
+    }
     let sites = std::fs::read_to_string(&queries)
         .unwrap()
         .lines()
@@ -71,7 +87,12 @@ fn bench_data() -> BenchData {
             )
         })
         .collect();
-    BenchData { sample, map, sites }
+    BenchData {
+        sample,
+        tabix_only,
+        map,
+        sites,
+    }
 }
 
 /// A deterministic scatter over the sites (no RNG crate needed).
@@ -93,11 +114,13 @@ fn queries(c: &mut Criterion) {
     c.bench_function("open_sample", |b| {
         b.iter(|| Sample::open(black_box(&data.sample), &SampleOptions::default()).unwrap())
     });
+    c.bench_function("open_sample_tabix_only", |b| {
+        b.iter(|| Sample::open(black_box(&data.tabix_only), &SampleOptions::default()).unwrap())
+    });
     c.bench_function("open_dbsnp_map", |b| {
         b.iter(|| RsidMap::open(black_box(&data.map)).unwrap())
     });
 
-    let sample = Sample::open(&data.sample, &SampleOptions::default()).unwrap();
     let points: Vec<Request> = scattered(data.sites.len(), 4096, 1)
         .map(|i| {
             let (_, chromosome, position) = &data.sites[i];
@@ -123,37 +146,44 @@ fn queries(c: &mut Criterion) {
             Request::parse(&format!("rsid={}", rsids.join(","))).unwrap()
         })
         .collect();
-    // One reader per core, as `vcfq batch` and `vcfq serve` open them.
-    sample.open_readers(2).unwrap();
-    // Warm the readers before timing.
-    for request in rsid_queries.iter().take(4) {
-        sample.respond(request, &options).unwrap();
-    }
 
-    let mut group = c.benchmark_group("query");
-    group.throughput(Throughput::Elements(1));
-    let mut next = 0;
-    group.bench_function("point_warm", |b| {
-        b.iter(|| {
-            next = (next + 1) % points.len();
-            black_box(sample.respond(&points[next], &options).unwrap())
-        })
-    });
-    let mut next = 0;
-    group.bench_function("range_100kb_warm", |b| {
-        b.iter(|| {
-            next = (next + 1) % ranges.len();
-            black_box(sample.respond(&ranges[next], &options).unwrap())
-        })
-    });
-    let mut next = 0;
-    group.bench_function("rsid_50_warm", |b| {
-        b.iter(|| {
-            next = (next + 1) % rsid_queries.len();
-            black_box(sample.respond(&rsid_queries[next], &options).unwrap())
-        })
-    });
-    group.finish();
+    for (group_name, path, position_index) in [
+        ("query", &data.sample, true),
+        ("query_tabix_only", &data.tabix_only, false),
+    ] {
+        let sample = Sample::open(path, &SampleOptions::default()).unwrap();
+        assert_eq!(sample.uses_position_index(), position_index);
+        // One reader per core, as `vcfq batch` and `vcfq serve` open them.
+        sample.open_readers(2).unwrap();
+        // Warm the readers before timing.
+        for request in rsid_queries.iter().take(4) {
+            sample.respond(request, &options).unwrap();
+        }
+        let mut group = c.benchmark_group(group_name);
+        group.throughput(Throughput::Elements(1));
+        let mut next = 0;
+        group.bench_function("point_warm", |b| {
+            b.iter(|| {
+                next = (next + 1) % points.len();
+                black_box(sample.respond(&points[next], &options).unwrap())
+            })
+        });
+        let mut next = 0;
+        group.bench_function("range_100kb_warm", |b| {
+            b.iter(|| {
+                next = (next + 1) % ranges.len();
+                black_box(sample.respond(&ranges[next], &options).unwrap())
+            })
+        });
+        let mut next = 0;
+        group.bench_function("rsid_50_warm", |b| {
+            b.iter(|| {
+                next = (next + 1) % rsid_queries.len();
+                black_box(sample.respond(&rsid_queries[next], &options).unwrap())
+            })
+        });
+        group.finish();
+    }
 }
 
 criterion_group!(benches, queries);
