@@ -275,24 +275,10 @@ fn genotype_confidence<'a>(
         .reduce(f64::max)
 }
 
-/// `text.split(separator)` for an ASCII separator, searching bytes (the generic `char`
-/// pattern search costs more than the fields it splits).
+/// `text.split(separator)` for an ASCII separator (so every piece is on character
+/// boundaries), by byte search.
 fn split_ascii(text: &str, separator: u8) -> impl Iterator<Item = &str> + Clone {
-    let mut rest = Some(text);
-    std::iter::from_fn(move || {
-        let current = rest?;
-        match current.bytes().position(|byte| byte == separator) {
-            Some(at) => {
-                // `at` is an ASCII byte, so both sides are on character boundaries.
-                rest = Some(&current[at + 1..]);
-                Some(&current[..at])
-            }
-            None => {
-                rest = None;
-                Some(current)
-            }
-        }
-    })
+    crate::record::split_ranges(text.as_bytes(), separator).map(move |range| &text[range])
 }
 
 /// `text.split_once(separator)` for an ASCII separator.

@@ -41,22 +41,32 @@ fn parse_position(text: &[u8]) -> Result<u64, String> {
         .ok_or_else(invalid)
 }
 
-/// A line's tab-separated columns (a SIMD search for each tab).
-fn tab_columns(line: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut rest = Some(line);
+/// Where the pieces of `bytes` split at `separator` lie, as `slice::split` would cut them,
+/// found with a SIMD byte search (the generic split tests one byte at a time, and for
+/// `str` a `char` pattern search costs more than the short fields it splits).
+pub(crate) fn split_ranges(
+    bytes: &[u8],
+    separator: u8,
+) -> impl Iterator<Item = std::ops::Range<usize>> + Clone + '_ {
+    let mut start = Some(0);
     std::iter::from_fn(move || {
-        let current = rest?;
-        match memchr::memchr(b'\t', current) {
+        let from = start?;
+        match memchr::memchr(separator, &bytes[from..]) {
             Some(at) => {
-                rest = Some(&current[at + 1..]);
-                Some(&current[..at])
+                start = Some(from + at + 1);
+                Some(from..from + at)
             }
             None => {
-                rest = None;
-                Some(current)
+                start = None;
+                Some(from..bytes.len())
             }
         }
     })
+}
+
+/// A line's tab-separated columns.
+fn tab_columns(line: &[u8]) -> impl Iterator<Item = &[u8]> {
+    split_ranges(line, b'\t').map(move |range| &line[range])
 }
 
 /// Splits a record line. `sample_column` is the 0-based column of the chosen sample

@@ -14,7 +14,7 @@ const HEADER: &str = "##fileformat=VCFv4.2\n##contig=<ID=chr19,length=58617616>\
 #CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n";
 
 /// Every BGZF block of `bytes`: (offset, total size).
-fn bgzf_blocks(bytes: &[u8]) -> Vec<(usize, usize)> {
+pub fn bgzf_blocks(bytes: &[u8]) -> Vec<(usize, usize)> {
     let mut blocks = Vec::new();
     let mut offset = 0;
     while offset + 18 <= bytes.len() {

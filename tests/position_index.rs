@@ -202,16 +202,7 @@ fn faults_in_the_vcf_are_reported_through_the_position_index_too() {
     // (The block reader's own CRC check has a unit test in src/blocks.rs.)
     let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
     let mut damaged = bytes.clone();
-    let mut offset = 0;
-    let mut blocks = Vec::new();
-    while offset + 18 <= damaged.len() {
-        let size = usize::from(u16::from_le_bytes([
-            damaged[offset + 16],
-            damaged[offset + 17],
-        ])) + 1;
-        blocks.push((offset, size));
-        offset += size;
-    }
+    let blocks = crate::faults::bgzf_blocks(&damaged);
     for &(offset, size) in &blocks[1..blocks.len() - 1] {
         damaged[offset + size - 8] ^= 0x5a;
     }
