@@ -347,10 +347,19 @@ impl BlockReader {
             };
             // Stop at the next sequence or past the window; skip lines before it. A
             // line without a readable POS goes to the caller, which reports it.
-            let mut columns = line.splitn(3, |&b| b == b'\t');
-            let name = columns.next().unwrap_or_default();
-            let position = columns.next().and_then(parse_u64);
-            let same_sequence = self.index.sequences.get(id).is_some_and(|(n, _)| n == name);
+            let name = self
+                .index
+                .sequences
+                .get(id)
+                .map_or(&[][..], |(n, _)| n.as_slice());
+            let same_sequence = line.get(name.len()) == Some(&b'\t') && line.starts_with(name);
+            let position = if same_sequence {
+                let rest = &line[name.len() + 1..];
+                let digits = rest.iter().position(|&b| b == b'\t').unwrap_or(rest.len());
+                parse_u64(&rest[..digits])
+            } else {
+                None
+            };
             if !same_sequence || position.is_some_and(|position| position > end) {
                 self.window = None;
                 return Ok(None);
