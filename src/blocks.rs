@@ -439,7 +439,7 @@ fn inflate_block(
     let written = decompressor
         .deflate_decompress(compressed.get(18..trailer)?, data)
         .ok()?;
-    (written == inflated && crc32fast::hash(data) == crc).then_some(())
+    (written == inflated && libdeflater::crc32(data) == crc).then_some(())
 }
 
 /// What `build` indexed.
