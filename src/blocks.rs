@@ -477,6 +477,13 @@ impl Builder {
         }
         self.records += 1;
         let record = self.records;
+        // htslib skips lines too short to index (it needs REF for a record's end), so
+        // tabix never returns them; a position index must not either. A VCF record has 8.
+        if memchr::memchr_iter(b'\t', line).take(7).count() < 7 {
+            return Err(format!(
+                "record {record} has fewer than 8 tab-separated columns: it is not a valid VCF record"
+            ));
+        }
         let mut columns = line.splitn(3, |&b| b == b'\t');
         let name = columns.next().unwrap_or_default();
         // POS as the reader parses it: ASCII digits only (no sign, no spaces).
@@ -732,6 +739,7 @@ mod tests {
             ("octal", "chr19\t0100\t.\tA\tG\t.\t.\t.\n"),
             ("signed", "chr19\t+100\t.\tA\tG\t.\t.\t.\n"),
             ("nul", "chr19\0\t100\t.\tA\tG\t.\t.\t.\n"),
+            ("short", "chr19\t100\t.\tA\tG\t.\t.\t.\nchr19\t200\n"),
             ("unsorted", "chr19\t200\t.\tA\tG\t.\t.\t.\nchr19\t100\t.\tA\tG\t.\t.\t.\n"),
             ("split", "chr19\t100\t.\tA\tG\t.\t.\t.\nchr1\t100\t.\tA\tG\t.\t.\t.\nchr19\t300\t.\tA\tG\t.\t.\t.\n"),
             ("empty line", "chr19\t100\t.\tA\tG\t.\t.\t.\n\nchr19\t300\t.\tA\tG\t.\t.\t.\n"),
