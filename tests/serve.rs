@@ -933,3 +933,25 @@ fn thousands_of_connections() {
     drop(idle);
     assert_eq!(server.get(&target, &[]).0, 200);
 }
+
+#[test]
+fn connections_over_the_limit_wait_for_a_free_slot() {
+    let (_dir, store) = store_with_sample();
+    let server = Server::start(&store, &["--max-connections", "2", "--header-timeout", "1"]);
+    let target = format!("{API}{ID}?chromosome=chr19&position=44908684");
+    assert_eq!(server.get(&target, &[]).0, 200);
+    // Two clients hold both slots and send nothing.
+    let idle: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(("127.0.0.1", server.port)).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    // A third waits in the listen queue until the header timeout frees a slot.
+    let asked = std::time::Instant::now();
+    assert_eq!(server.get(&target, &[]).0, 200);
+    let waited = asked.elapsed();
+    assert!(
+        waited >= Duration::from_millis(500) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+    drop(idle);
+}
