@@ -4,9 +4,10 @@
 //! A tabix index must be parsed whole before the first query (25 ms for a genome-wide
 //! file) and points a query at the start of a 16 kb window, often one block before the
 //! records wanted. The position index is memory-mapped (opening costs microseconds) and
-//! says, for every BGZF block and every sequence with a line starting in it, the POS and
-//! offset of that first line: a query reads from the last block that starts before its
-//! window, which is one block for nearly every point query. The tabix index stays the
+//! says, for every BGZF block and every sequence with a line starting in it, and at
+//! checkpoints every 16 KiB of inflated data within a block, the POS and offset of the
+//! first line starting there: a query reads from the last entry before its window, which
+//! is one block, and at most 16 KiB of lines to scan, for nearly every point query. The tabix index stays the
 //! source of truth: the position index is used only when it matches the VCF's size,
 //! modification and change times to the nanosecond and inode, and its own checksum, and
 //! vcfq falls back to tabix otherwise.
@@ -33,6 +34,8 @@ const MAGIC: &[u8; 8] = b"VCFQPIX1";
 const ENTRY_SIZE: usize = 16;
 /// A BGZF block holds at most 64 KiB, compressed or not.
 const MAX_BLOCK: usize = 65536;
+/// Inflated bytes between entries within a block (4 per full block).
+const CHECKPOINT: usize = 16 * 1024;
 
 /// Where the position index of `vcf` lives.
 pub fn index_path(vcf: &Path) -> PathBuf {
@@ -517,7 +520,12 @@ impl Builder {
         }
         self.last_position = u64::from(position);
         let (block, block_size, line_offset) = start;
-        if new_sequence || self.entries.last().is_none_or(|last| last.block != block) {
+        // An entry per block, and a checkpoint every CHECKPOINT bytes within it, so that a
+        // query scans at most that much of a block to reach its first line.
+        let due = self.entries.last().is_none_or(|last| {
+            last.block != block || usize::from(line_offset - last.line_offset) >= CHECKPOINT
+        });
+        if new_sequence || due {
             self.entries.push(Entry {
                 block,
                 first_position: position,
