@@ -5,19 +5,26 @@
 //! file) and points a query at the start of a 16 kb window, often one block before the
 //! records wanted. The position index is memory-mapped (opening costs microseconds) and
 //! says, for every BGZF block and every sequence with a line starting in it, and at
-//! checkpoints every 16 KiB of inflated data within a block, the POS and offset of the
-//! first line starting there: a query reads from the last entry before its window, which
-//! is one block, and at most 16 KiB of lines to scan, for nearly every point query. The tabix index stays the
-//! source of truth: the position index is used only when it matches the VCF's size,
-//! modification and change times to the nanosecond and inode, and its own checksum, and
-//! vcfq falls back to tabix otherwise.
+//! checkpoints every 4 KiB of inflated data within a block, the POS and offset of the
+//! first line starting there and the CRC-32 of the block's inflated bytes before it.
 //!
-//! Layout (little-endian): magic `VCFQPIX1`; the VCF's identity (40 bytes: size, mtime,
+//! A query reads from the last entry before its window, one block for nearly every point
+//! query, and scans at most 4 KiB of lines to reach it. When a later checkpoint of the
+//! same block starts past the window, only the block's bytes before that checkpoint are
+//! inflated (half a block on average instead of all of it) and checked against the
+//! checkpoint's CRC-32, so every byte vcfq reads is checked as htslib checks whole blocks;
+//! a window that reaches a block's end inflates the whole block and checks the block's own
+//! CRC-32. The tabix index stays the source of truth: the position index is used only
+//! when it matches the VCF's size, modification and change times to the nanosecond and
+//! inode, and its own checksum, and vcfq falls back to tabix otherwise.
+//!
+//! Layout (little-endian): magic `VCFQPIX2`; the VCF's identity (40 bytes: size, mtime,
 //! ctime, inode; see `identity`); header length (u64) and the header text; sequence
 //! count (u32), then per sequence its name length (u16), name, first entry (u32) and entry
-//! count (u32); zero padding to 8 bytes; entries of 16 bytes: block offset (u64), POS of
+//! count (u32); zero padding to 8 bytes; entries of 20 bytes: block offset (u64), POS of
 //! the first line (u32), that line's offset in the inflated block (u16), block size - 1
-//! (u16); a CRC-32 of everything before it (u32).
+//! (u16), CRC-32 of the inflated block before that line (u32); a CRC-32 of everything
+//! before it (u32).
 
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
@@ -30,12 +37,19 @@ use memmap2::Mmap;
 
 /// The file name suffix: `sample.vcf.gz` -> `sample.vcf.gz.vcfqidx`.
 pub const SUFFIX: &str = ".vcfqidx";
-const MAGIC: &[u8; 8] = b"VCFQPIX1";
-const ENTRY_SIZE: usize = 16;
+const MAGIC: &[u8; 8] = b"VCFQPIX2";
+/// Position indexes of earlier vcfq versions, recognised to say so.
+const OLDER_MAGIC: [&[u8; 8]; 1] = [b"VCFQPIX1"];
+const ENTRY_SIZE: usize = 20;
 /// A BGZF block holds at most 64 KiB, compressed or not.
 const MAX_BLOCK: usize = 65536;
-/// Inflated bytes between entries within a block (4 per full block).
-const CHECKPOINT: usize = 16 * 1024;
+/// Inflated bytes between entries within a block (16 per full block).
+const CHECKPOINT: usize = 4 * 1024;
+/// The longest DEFLATE match: inflating into a buffer `MAX_MATCH` bytes longer than the
+/// bytes wanted, libdeflate writes at least the bytes wanted before it runs out of space
+/// (unless a stored block starts earlier: then the checkpoint's CRC-32 does not match
+/// and the whole block is inflated instead).
+const MAX_MATCH: usize = 258;
 
 /// Where the position index of `vcf` lives.
 pub fn index_path(vcf: &Path) -> PathBuf {
@@ -50,6 +64,8 @@ struct Entry {
     first_position: u32,
     line_offset: u16,
     block_size: u32,
+    /// CRC-32 of the inflated block's bytes before `line_offset`.
+    prefix_crc: u32,
 }
 
 /// Sequence names and the ranges of their entries.
@@ -114,6 +130,12 @@ impl PositionIndex {
             )
         };
         let bytes = &map[..];
+        if bytes.len() >= 8 && OLDER_MAGIC.iter().any(|magic| bytes[..8] == magic[..]) {
+            return Err(format!(
+                "{} was written by an earlier vcfq; rebuild it with `vcfq index`",
+                path.display()
+            ));
+        }
         if bytes.len() < 64 || &bytes[..8] != MAGIC {
             return Err(damaged());
         }
@@ -177,13 +199,15 @@ impl PositionIndex {
             block_size: u32::from(u16::from_le_bytes(
                 bytes[14..16].try_into().unwrap_or_default(),
             )) + 1,
+            prefix_crc: u32::from_le_bytes(bytes[16..20].try_into().unwrap_or_default()),
         }
     }
 
-    /// Where to start reading sequence `id` for records with POS >= `start`: the last
-    /// block whose first line starts before `start` (records at `start` may begin there),
-    /// or the sequence's first line.
-    fn start(&self, id: usize, start: u64) -> Option<Entry> {
+    /// Where to start reading sequence `id` for records with `start <= POS <= end`: the
+    /// last entry whose first line starts before `start` (records at `start` may begin
+    /// there), or the sequence's first line; and, when a later entry of the same block
+    /// starts past `end`, that entry (its line and every later one are past the window).
+    fn window(&self, id: usize, start: u64, end: u64) -> Option<(Entry, Option<Entry>)> {
         let range = self.sequences.get(id)?.1.clone();
         if range.is_empty() {
             return None;
@@ -197,25 +221,35 @@ impl PositionIndex {
                 high = middle;
             }
         }
-        Some(self.entry(if low > range.start {
+        let first = if low > range.start {
             low - 1
         } else {
             range.start
-        }))
+        };
+        let entry = self.entry(first);
+        let stop = (first + 1..range.end)
+            .map(|index| self.entry(index))
+            .take_while(|later| later.block == entry.block)
+            .find(|later| u64::from(later.first_position) > end);
+        Some((entry, stop))
     }
 }
 
-/// Reads one BGZF block at `offset` of `file` into `data` (inflated, CRC-checked).
-/// Returns the block's total size, or `None` at the end of the file.
+/// Reads one BGZF block at `offset` of `file` into `data`, inflated and checked: with
+/// `prefix` (a line offset in the block and the CRC-32 of the bytes before it) only those
+/// bytes when it can, else the whole block. Returns the block's total size and whether
+/// `data` holds the whole block, or `None` at the end of the file.
+#[allow(clippy::too_many_arguments)]
 fn read_block(
     file: &File,
     file_size: u64,
     offset: u64,
     size_hint: Option<usize>,
+    prefix: Option<(usize, u32)>,
     compressed: &mut Vec<u8>,
     data: &mut Vec<u8>,
     decompressor: &mut libdeflater::Decompressor,
-) -> Result<Option<usize>, String> {
+) -> Result<Option<(usize, bool)>, String> {
     const CORRUPT: &str = "reading a record failed: the compressed data is truncated or corrupt";
     if offset >= file_size {
         return Ok(None);
@@ -238,8 +272,13 @@ fn read_block(
         file.read_exact_at(&mut compressed[18..], offset + 18)
             .map_err(|_| CORRUPT.to_string())?;
     }
+    if let Some((length, crc)) = prefix {
+        if inflate_prefix(compressed, length, crc, data, decompressor) {
+            return Ok(Some((size, false)));
+        }
+    }
     inflate_block(compressed, data, decompressor).ok_or_else(|| CORRUPT.to_string())?;
-    Ok(Some(size))
+    Ok(Some((size, true)))
 }
 
 /// A reader over one VCF through its position index. Like `TabixReader`, used by one
@@ -255,8 +294,11 @@ pub(crate) struct BlockReader {
     cursor: usize,
     /// The next block's offset.
     next_block: u64,
-    /// The offset of the block in `data`, if whole and checked.
+    /// The offset of the block in `data`, if checked.
     loaded: Option<u64>,
+    /// Whether `data` holds all of that block, or only the bytes before a line past the
+    /// current window.
+    whole: bool,
     /// A line that started in an earlier block, while it is being read.
     carry: Vec<u8>,
     /// The last line that spanned blocks, once whole.
@@ -282,6 +324,7 @@ impl BlockReader {
             cursor: 0,
             next_block: 0,
             loaded: None,
+            whole: false,
             carry: Vec::new(),
             current: Vec::new(),
             window: None,
@@ -293,12 +336,15 @@ impl BlockReader {
     pub(crate) fn fetch(&mut self, id: usize, start: u64, end: u64) -> Result<(), String> {
         self.window = None;
         self.carry.clear();
-        let Some(entry) = self.index.start(id, start) else {
+        let Some((entry, stop)) = self.index.window(id, start, end) else {
             return Ok(());
         };
-        // Loci of one rsID query often share a block: keep the one already inflated.
-        if self.loaded != Some(entry.block) {
-            self.load(entry.block, Some(entry.block_size as usize))?;
+        let prefix = stop.map(|stop| (usize::from(stop.line_offset), stop.prefix_crc));
+        // Loci of one rsID query often share a block: keep the one already inflated if
+        // it holds enough of it.
+        let enough = self.whole || prefix.is_some_and(|(length, _)| length <= self.data.len());
+        if self.loaded != Some(entry.block) || !enough {
+            self.load(entry.block, Some(entry.block_size as usize), prefix)?;
         }
         if usize::from(entry.line_offset) > self.data.len() {
             return Err("the position index does not match the file".to_string());
@@ -308,21 +354,28 @@ impl BlockReader {
         Ok(())
     }
 
-    fn load(&mut self, offset: u64, size_hint: Option<usize>) -> Result<bool, String> {
+    fn load(
+        &mut self,
+        offset: u64,
+        size_hint: Option<usize>,
+        prefix: Option<(usize, u32)>,
+    ) -> Result<bool, String> {
         self.loaded = None;
         match read_block(
             &self.file,
             self.file_size,
             offset,
             size_hint,
+            prefix,
             &mut self.compressed,
             &mut self.data,
             &mut self.decompressor,
         )? {
-            Some(size) => {
+            Some((size, whole)) => {
                 self.next_block = offset + size as u64;
                 self.cursor = 0;
                 self.loaded = Some(offset);
+                self.whole = whole;
                 Ok(true)
             }
             None => {
@@ -392,9 +445,14 @@ impl BlockReader {
                 self.carry.extend_from_slice(&self.data[line]);
                 break;
             }
+            if !self.whole {
+                // The bytes inflated end where a line past the window starts.
+                self.cursor = self.data.len();
+                return Ok(None);
+            }
             self.carry.extend_from_slice(&self.data[self.cursor..]);
             self.cursor = self.data.len();
-            if !self.load(self.next_block, None)? {
+            if !self.load(self.next_block, None, None)? {
                 if self.carry.is_empty() {
                     return Ok(None);
                 }
@@ -420,6 +478,42 @@ fn parse_u64(text: &[u8]) -> Option<u64> {
 
 fn memchr(bytes: &[u8]) -> Option<usize> {
     memchr::memchr(b'\n', bytes)
+}
+
+/// Inflates the first `length` bytes of the BGZF block in `compressed` (whole, header
+/// included) into `data` and checks them against `crc`. `false` when it cannot (the block
+/// is not much longer, a stored DEFLATE block comes first, damaged data): the caller then
+/// inflates the whole block, which says whether the block is damaged.
+fn inflate_prefix(
+    compressed: &[u8],
+    length: usize,
+    crc: u32,
+    data: &mut Vec<u8>,
+    decompressor: &mut libdeflater::Decompressor,
+) -> bool {
+    let Some(trailer) = compressed.len().checked_sub(8) else {
+        return false;
+    };
+    let inflated = compressed
+        .get(trailer + 4..)
+        .and_then(|bytes| bytes.try_into().ok())
+        .map_or(0, u32::from_le_bytes);
+    let Some(deflated) = compressed.get(18..trailer) else {
+        return false;
+    };
+    if length + MAX_MATCH >= inflated as usize {
+        return false;
+    }
+    data.resize(length + MAX_MATCH, 0);
+    match decompressor.deflate_decompress(deflated, data) {
+        Err(libdeflater::DecompressionError::InsufficientSpace)
+            if libdeflater::crc32(&data[..length]) == crc =>
+        {
+            data.truncate(length);
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Inflates the BGZF block in `compressed` (whole, header included) into `data` and
@@ -468,13 +562,15 @@ struct Builder {
 }
 
 impl Builder {
-    fn line(&mut self, line: &[u8], start: LineStart) -> Result<(), String> {
+    /// Takes one line; `Ok(Some(entry))` when it starts an entry, whose `prefix_crc` the
+    /// caller fills in.
+    fn line(&mut self, line: &[u8], start: LineStart) -> Result<Option<&mut Entry>, String> {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if self.in_header {
             if line.first() == Some(&b'#') {
                 self.header.extend_from_slice(line);
                 self.header.push(b'\n');
-                return Ok(());
+                return Ok(None);
             }
             self.in_header = false;
         }
@@ -525,15 +621,17 @@ impl Builder {
         let due = self.entries.last().is_none_or(|last| {
             last.block != block || usize::from(line_offset - last.line_offset) >= CHECKPOINT
         });
-        if new_sequence || due {
-            self.entries.push(Entry {
-                block,
-                first_position: position,
-                line_offset,
-                block_size,
-            });
+        if !(new_sequence || due) {
+            return Ok(None);
         }
-        Ok(())
+        self.entries.push(Entry {
+            block,
+            first_position: position,
+            line_offset,
+            block_size,
+            prefix_crc: 0,
+        });
+        Ok(self.entries.last_mut())
     }
 }
 
@@ -554,7 +652,8 @@ pub fn build(vcf: &Path) -> Result<IndexSummary, String> {
         records: 0,
     };
     let mut partial: Vec<u8> = Vec::new();
-    let mut partial_start: Option<LineStart> = None;
+    // Where the line in `partial` started, and the CRC-32 of its block before it.
+    let mut partial_start: Option<(LineStart, u32)> = None;
     let (mut offset, mut blocks) = (0u64, 0u64);
     loop {
         let corrupt = || {
@@ -582,31 +681,44 @@ pub fn build(vcf: &Path) -> Result<IndexSummary, String> {
         let block = offset;
         offset += size as u64;
         blocks += 1;
+        // The CRC-32 of the block's bytes before a line, for entries: one pass per block.
+        let mut hasher = crc32fast::Hasher::new();
+        let mut hashed = 0;
+        let mut prefix_crc = |to: usize| {
+            hasher.update(&data[hashed..to]);
+            hashed = to;
+            hasher.clone().finalize()
+        };
         let mut at = 0;
         while at < data.len() {
-            let start = partial_start.unwrap_or((block, size as u32, at as u16));
+            let here = (block, size as u32, at as u16);
             match memchr(&data[at..]) {
                 Some(newline) => {
-                    if partial.is_empty() {
-                        builder.line(&data[at..at + newline], start)?;
-                    } else {
+                    if let Some((start, crc)) = partial_start.take() {
                         partial.extend_from_slice(&data[at..at + newline]);
-                        builder.line(&partial, start)?;
+                        if let Some(entry) = builder.line(&partial, start)? {
+                            entry.prefix_crc = crc;
+                        }
                         partial.clear();
+                    } else if let Some(entry) = builder.line(&data[at..at + newline], here)? {
+                        entry.prefix_crc = prefix_crc(at);
                     }
-                    partial_start = None;
                     at += newline + 1;
                 }
                 None => {
                     partial.extend_from_slice(&data[at..]);
-                    partial_start = Some(start);
+                    if partial_start.is_none() {
+                        partial_start = Some((here, prefix_crc(at)));
+                    }
                     at = data.len();
                 }
             }
         }
     }
-    if let Some(start) = partial_start {
-        builder.line(&partial.clone(), start)?;
+    if let Some((start, crc)) = partial_start {
+        if let Some(entry) = builder.line(&partial.clone(), start)? {
+            entry.prefix_crc = crc;
+        }
     }
     let after = std::fs::metadata(vcf).map_err(|error| format!("cannot read it: {error}"))?;
     if identity(&after) != identity(&before) {
@@ -636,6 +748,7 @@ pub fn build(vcf: &Path) -> Result<IndexSummary, String> {
         out.extend_from_slice(&entry.first_position.to_le_bytes());
         out.extend_from_slice(&entry.line_offset.to_le_bytes());
         out.extend_from_slice(&((entry.block_size - 1) as u16).to_le_bytes());
+        out.extend_from_slice(&entry.prefix_crc.to_le_bytes());
     }
     let crc = crc32fast::hash(&out);
     out.extend_from_slice(&crc.to_le_bytes());
@@ -704,13 +817,18 @@ mod tests {
             .split(|&b| b == b'\n')
             .filter(|line| line.starts_with(b"chr19"))
             .collect();
-        // Every record alone, and windows over many blocks.
-        for (i, line) in all.iter().enumerate().step_by(97) {
+        // Records alone (through block prefixes and whole blocks), short windows ending
+        // anywhere within a block or past it, and windows over many blocks.
+        for (i, line) in all.iter().enumerate().step_by(7) {
             let position = 1000 + i as u64 * 7;
             assert_eq!(
                 lines(&mut reader, position, position).unwrap(),
                 vec![line.to_vec()]
             );
+            let width = (i % 200) as u64;
+            let window = lines(&mut reader, position - 3, position + 7 * width + 3).unwrap();
+            let expected = &all[i..(i + width as usize + 1).min(all.len())];
+            assert_eq!(window, expected, "{position} + {width} records");
         }
         let window = lines(&mut reader, 1000 + 7 * 1000, 1000 + 7 * 21_000).unwrap();
         assert_eq!(window.len(), 20_001);
@@ -738,6 +856,134 @@ mod tests {
         let error = lines(&mut reader, 1000, 1000 + 7 * 39_999).unwrap_err();
         assert!(error.contains("truncated or corrupt"), "{error}");
         assert_eq!(lines(&mut reader, 1000, 1000).unwrap().len(), 1);
+    }
+
+    /// The blocks of `path` as (offset, size).
+    fn blocks_of(bytes: &[u8]) -> Vec<(usize, usize)> {
+        let mut offset = 0;
+        let mut blocks = Vec::new();
+        while offset + 18 <= bytes.len() {
+            let size =
+                usize::from(u16::from_le_bytes([bytes[offset + 16], bytes[offset + 17]])) + 1;
+            blocks.push((offset, size));
+            offset += size;
+        }
+        blocks
+    }
+
+    #[test]
+    fn a_window_inside_a_block_inflates_only_what_it_reads_and_checks_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.vcf.gz");
+        let text = sample_text(20_000);
+        crate::index::write_indexed_vcf(&path, &text, false).unwrap();
+        build(&path).unwrap();
+        let metadata = std::fs::metadata(&path).unwrap();
+        let index = Arc::new(PositionIndex::open(&path, &metadata).unwrap().unwrap());
+        let bytes = std::fs::read(&path).unwrap();
+        let blocks = blocks_of(&bytes);
+        let (victim, size) = blocks[blocks.len() / 2];
+        let entries: Vec<Entry> = (index.sequences[0].1.clone())
+            .map(|i| index.entry(i))
+            .filter(|entry| entry.block == victim as u64)
+            .collect();
+        assert!(entries.len() >= 8, "{entries:?}");
+        let first = u64::from(entries[0].first_position);
+        let last_checkpoint = u64::from(entries[entries.len() - 1].first_position);
+        // Damage the end of the block's deflate data: the lines before its last
+        // checkpoint are still read (and checked), the lines after it are not.
+        let mut damaged_tail = bytes.clone();
+        for byte in &mut damaged_tail[victim + size - 8 - 24..victim + size - 8] {
+            *byte = !*byte;
+        }
+        let tail = dir.path().join("tail.vcf.gz");
+        std::fs::write(&tail, &damaged_tail).unwrap();
+        let mut reader = BlockReader::open(&tail, Arc::clone(&index)).unwrap();
+        // (A window from the block's first POS would start in the block before: records
+        // with that POS may begin there.)
+        let second = first + 7;
+        let found = lines(&mut reader, second, second + 7).unwrap();
+        assert_eq!(found.len(), 2);
+        assert!(found[0].starts_with(format!("chr19\t{second}\t").as_bytes()));
+        let error = lines(&mut reader, first, last_checkpoint).unwrap_err();
+        assert!(error.contains("truncated or corrupt"), "{error}");
+        // A block whose checkpoint CRC-32 does not match what inflates (here: its first
+        // bytes damaged) is inflated whole, and reported.
+        let mut damaged_head = bytes.clone();
+        for byte in &mut damaged_head[victim + 40..victim + 56] {
+            *byte = !*byte;
+        }
+        let head = dir.path().join("head.vcf.gz");
+        std::fs::write(&head, &damaged_head).unwrap();
+        let mut reader = BlockReader::open(&head, Arc::clone(&index)).unwrap();
+        let error = lines(&mut reader, second, second).unwrap_err();
+        assert!(error.contains("truncated or corrupt"), "{error}");
+        // A block inflated in part and then needed further (loci of one rsID query) is
+        // inflated again: the second window needs the damaged end of the block.
+        let mut reader = BlockReader::open(&tail, index).unwrap();
+        assert_eq!(lines(&mut reader, second, second).unwrap().len(), 1);
+        assert!(lines(&mut reader, last_checkpoint, last_checkpoint).is_err());
+        assert_eq!(lines(&mut reader, second + 7, second + 7).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn stored_deflate_blocks_are_read_whole() {
+        // BGZF blocks holding stored (uncompressed) DEFLATE blocks, cut mid-line: a
+        // prefix cannot be inflated alone, so each block is inflated whole.
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stored.vcf.gz");
+        let text = sample_text(5_000);
+        let mut out = Vec::new();
+        let mut chunks: Vec<&[u8]> = text.chunks(50_000).collect();
+        chunks.push(&[]);
+        for chunk in chunks {
+            let mut encoder =
+                flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::none());
+            encoder.write_all(chunk).unwrap();
+            let deflated = encoder.finish().unwrap();
+            let size = (18 + deflated.len() + 8 - 1) as u16;
+            out.extend_from_slice(&[
+                0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff, 6, 0, b'B', b'C', 2, 0,
+            ]);
+            out.extend_from_slice(&size.to_le_bytes());
+            out.extend_from_slice(&deflated);
+            out.extend_from_slice(&crc32fast::hash(chunk).to_le_bytes());
+            out.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
+        }
+        std::fs::write(&path, &out).unwrap();
+        build(&path).unwrap();
+        let metadata = std::fs::metadata(&path).unwrap();
+        let index = Arc::new(PositionIndex::open(&path, &metadata).unwrap().unwrap());
+        let mut reader = BlockReader::open(&path, index).unwrap();
+        let all: Vec<&[u8]> = text
+            .split(|&b| b == b'\n')
+            .filter(|line| line.starts_with(b"chr19"))
+            .collect();
+        for (i, line) in all.iter().enumerate() {
+            let position = 1000 + i as u64 * 7;
+            assert_eq!(
+                lines(&mut reader, position, position).unwrap(),
+                vec![line.to_vec()]
+            );
+        }
+    }
+
+    #[test]
+    fn an_index_from_an_earlier_version_is_not_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.vcf.gz");
+        crate::index::write_indexed_vcf(&path, &sample_text(10), false).unwrap();
+        build(&path).unwrap();
+        let mut bytes = std::fs::read(index_path(&path)).unwrap();
+        bytes[..8].copy_from_slice(b"VCFQPIX1");
+        std::fs::write(index_path(&path), &bytes).unwrap();
+        let metadata = std::fs::metadata(&path).unwrap();
+        let error = PositionIndex::open(&path, &metadata).err().unwrap();
+        assert!(
+            error.contains("earlier vcfq; rebuild it with `vcfq index`"),
+            "{error}"
+        );
     }
 
     #[test]
