@@ -114,7 +114,7 @@ impl PositionIndex {
         vcf_metadata: &std::fs::Metadata,
     ) -> Result<Option<PositionIndex>, String> {
         let path = index_path(vcf);
-        let file = match File::open(&path) {
+        let file = match crate::files::open_regular(&path) {
             Ok(file) => file,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(error) => return Err(format!("cannot open {}: {error}", path.display())),
@@ -309,7 +309,8 @@ pub(crate) struct BlockReader {
 
 impl BlockReader {
     pub(crate) fn open(vcf: &Path, index: Arc<PositionIndex>) -> Result<BlockReader, String> {
-        let file = File::open(vcf).map_err(|error| format!("cannot open the file: {error}"))?;
+        let file = crate::files::open_regular(vcf)
+            .map_err(|error| format!("cannot open the file: {error}"))?;
         let file_size = file
             .metadata()
             .map_err(|error| format!("cannot read the file: {error}"))?

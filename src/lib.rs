@@ -30,6 +30,7 @@ pub mod contig;
 pub mod dbsnp;
 pub mod engine;
 pub mod error;
+mod files;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod index;

@@ -170,7 +170,7 @@ impl Store {
 
     fn read(&self) -> Result<StoreFile, Error> {
         let path = self.dir.join(STORE_FILE);
-        let text = match fs::read(&path) {
+        let text = match crate::files::read_regular(&path) {
             Ok(text) => text,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(StoreFile {

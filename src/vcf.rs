@@ -2,7 +2,7 @@
 //! that opens and belongs to the file, GRCh38 contig lengths), checked with plain file
 //! I/O before htslib sees anything, and the header facts a query needs.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{ErrorKind as IoErrorKind, Read};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
@@ -191,7 +191,7 @@ impl Reader {
 /// BGZF is gzip with an extra field `BC`; plain gzip cannot be indexed by tabix.
 fn check_bgzf(path: &Path) -> Result<(), Error> {
     let mut head = [0u8; 18];
-    let mut file = File::open(path)
+    let mut file = crate::files::open_regular(path)
         .map_err(|error| Error::io(format!("opening {}", path.display()), error))?;
     let mut filled = 0;
     while filled < head.len() {

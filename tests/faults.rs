@@ -335,3 +335,107 @@ fn disk_full_on_a_small_tmpfs() {
     assert!(stderr.contains("No space left on device"), "{stderr}");
     assert!(leftovers.is_empty(), "left on the full disk: {leftovers:?}");
 }
+
+/// Makes a FIFO at `path` (replacing any file there).
+fn make_fifo(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    let name = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+}
+
+/// Runs `vcfq ARGS` and fails the test if it is still running after 30 s (killed then).
+fn run_within_deadline(args: &[&str]) -> (i32, String, String) {
+    use std::io::Read;
+    let mut child = vcfq()
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("vcfq {args:?} was still waiting after 30 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (status.code().unwrap_or(-1), stdout, stderr)
+}
+
+#[test]
+fn fifos_in_place_of_the_files_vcfq_reads_never_make_it_wait() {
+    let dir = copy_to_temp(&[
+        "NA12878.pgx-extract.vcf.gz",
+        "NA12878.pgx-extract.vcf.gz.tbi",
+    ]);
+    let vcf = dir.path().join("NA12878.pgx-extract.vcf.gz");
+    let vcf_arg = vcf.to_str().unwrap();
+    let expected = query_json(&vcf, &CYP2C19);
+    // A FIFO named like the position index: it is not one; tabix answers.
+    make_fifo(&PathBuf::from(format!("{vcf_arg}.vcfqidx")));
+    let mut args = vec!["query", "--vcf", vcf_arg];
+    args.extend_from_slice(&CYP2C19);
+    let (code, stdout, stderr) = run_within_deadline(&args);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&stdout).unwrap(),
+        expected
+    );
+    // A dbSNP map whose meta.json, or one of whose files, is a FIFO: a clear error.
+    let map = dir.path().join("map");
+    let source = testdata("pharmcat/pharmcat_positions.vcf");
+    let (code, _, stderr) = run(&[
+        "dbsnp",
+        "build",
+        source.to_str().unwrap(),
+        "--out",
+        map.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let data_file = std::fs::read_dir(&map)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.file_name().unwrap() != "meta.json")
+        .unwrap();
+    for fifo in [map.join("meta.json"), data_file] {
+        let saved = std::fs::read(&fifo).unwrap();
+        make_fifo(&fifo);
+        let mut args = vec!["query", "--vcf", vcf_arg, "--dbsnp", map.to_str().unwrap()];
+        args.extend_from_slice(&CYP2C19);
+        let (code, stdout, stderr) = run_within_deadline(&args);
+        assert_eq!(code, 1, "{}: {stderr}", fifo.display());
+        assert!(stdout.is_empty());
+        assert!(stderr.contains("not a regular file"), "{stderr}");
+        std::fs::remove_file(&fifo).unwrap();
+        std::fs::write(&fifo, saved).unwrap();
+    }
+    // A store whose samples.json is a FIFO.
+    let store = dir.path().join("store");
+    std::fs::create_dir(&store).unwrap();
+    std::fs::write(store.join("store.lock"), b"").unwrap();
+    make_fifo(&store.join("samples.json"));
+    let (code, stdout, stderr) =
+        run_within_deadline(&["sample", "list", "--store", store.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("not a regular file"), "{stderr}");
+}

@@ -14,7 +14,6 @@ pub(crate) mod ingest;
 mod sort;
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
@@ -192,7 +191,7 @@ impl RsidMap {
     pub fn open(dir: impl AsRef<Path>) -> Result<RsidMap, Error> {
         let dir = dir.as_ref();
         let meta_path = dir.join(META_FILE);
-        let meta_text = match std::fs::read(&meta_path) {
+        let meta_text = match crate::files::read_regular(&meta_path) {
             Ok(text) => text,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 let what = if dir.is_dir() {
@@ -248,7 +247,7 @@ impl RsidMap {
             let expected = metadata.files.get(name).ok_or_else(|| {
                 map_error(dir, format!("meta.json does not list {name}; {REBUILD}"))
             })?;
-            let file = File::open(&path).map_err(|error| {
+            let file = crate::files::open_regular(&path).map_err(|error| {
                 map_error(dir, format!("cannot open {name}: {error}; {REBUILD}"))
             })?;
             let size = file
@@ -426,7 +425,7 @@ impl RsidMap {
     pub fn check(&self) -> Result<CheckReport, Error> {
         let mut bytes_checked = 0;
         for (name, info) in &self.metadata.files {
-            let data = std::fs::read(self.dir.join(name))
+            let data = crate::files::read_regular(&self.dir.join(name))
                 .map_err(|error| map_error(&self.dir, format!("cannot read {name}: {error}")))?;
             let crc = crc32fast::hash(&data);
             if data.len() as u64 != info.size || crc != info.crc32 {
