@@ -207,7 +207,6 @@ impl ServerState {
         Ok(())
     }
 
-    /// The opened sample for `id`, reopened (and re-checked) when its VCF changed.
     /// The store's record of `id`. The store file is read again only when it changed
     /// (one `stat` per request), so `vcfq sample add` takes effect without a restart.
     fn stored(&self, id: &SampleId) -> Result<StoredSample, Error> {
@@ -231,6 +230,7 @@ impl ServerState {
             .ok_or_else(|| ErrorKind::SampleNotFound { id: id.to_string() }.into())
     }
 
+    /// The opened sample for `id`, reopened (and re-checked) when its VCF changed.
     fn sample(&self, id: &SampleId) -> Result<Arc<OpenSample>, Error> {
         let stored = self.stored(id)?;
         let current = fingerprint(&stored.vcf);
@@ -598,6 +598,65 @@ mod tests {
         assert!(!constant_time_eq(b"secret", b"secreT"));
         assert!(!constant_time_eq(b"secret", b"secrets"));
         assert!(!constant_time_eq(b"", b"x"));
+    }
+
+    #[test]
+    fn a_query_past_the_request_timeout_gets_408_and_frees_its_place() {
+        use tower::ServiceExt;
+        let dir = tempfile::tempdir().unwrap();
+        let options = ServeOptions {
+            store: dir.path().to_path_buf(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            dbsnp: None,
+            api_keys: None,
+            rate_limit: None,
+            schema: Schema::Docs,
+            limits: Limits {
+                request_timeout: Duration::from_millis(300),
+                ..Limits::default()
+            },
+        };
+        let state = server_state(&options).unwrap();
+        let app = router(Arc::clone(&state), &options.limits);
+        let request = || {
+            let mut request = HttpRequest::get(format!(
+                "{API_PATH}3f2b6c1e-9a7d-4c1e-8f3a-2b6c1e9a7d4c/?chromosome=chr19&position=1"
+            ))
+            .body(Body::empty())
+            .unwrap();
+            request
+                .extensions_mut()
+                .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 9))));
+            request
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            // Every query slot taken (slow queries in flight): this one waits past the
+            // limit and gets 408 at the limit, not when a slot frees.
+            let slots = u32::try_from(state.queries.available_permits()).unwrap();
+            let taken = state.queries.acquire_many(slots).await.unwrap();
+            let started = Instant::now();
+            let response =
+                tokio::time::timeout(Duration::from_secs(5), app.clone().oneshot(request()))
+                    .await
+                    .expect("no answer within 5 s")
+                    .unwrap();
+            let waited = started.elapsed();
+            assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+            assert!(
+                waited >= Duration::from_millis(300) && waited < Duration::from_secs(5),
+                "{waited:?}"
+            );
+            // The timed-out query gave up its wait: once the slots free, the next query
+            // is answered (here: no such sample).
+            drop(taken);
+            assert_eq!(state.queries.available_permits(), slots as usize);
+            let response = app.oneshot(request()).await.unwrap();
+            assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        });
     }
 
     #[test]
