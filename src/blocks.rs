@@ -20,11 +20,15 @@
 //!
 //! Layout (little-endian): magic `VCFQPIX2`; the VCF's identity (40 bytes: size, mtime,
 //! ctime, inode; see `identity`); header length (u64) and the header text; sequence
-//! count (u32), then per sequence its name length (u16), name, first entry (u32) and entry
-//! count (u32); zero padding to 8 bytes; entries of 20 bytes: block offset (u64), POS of
-//! the first line (u32), that line's offset in the inflated block (u16), block size - 1
-//! (u16), CRC-32 of the inflated block before that line (u32); a CRC-32 of everything
-//! before it (u32).
+//! count (u32), then per sequence its name length (u16), name, first entry (u32), entry
+//! count (u32) and the CRC-32 of its entries (u32); zero padding to 8 bytes; entries of
+//! 20 bytes: block offset (u64), POS of the first line (u32), that line's offset in the
+//! inflated block (u16), block size - 1 (u16), CRC-32 of the inflated block before that
+//! line (u32); a CRC-32 of everything before the entries (u32).
+//!
+//! Opening checks everything but the entries (microseconds: no page of entries is read);
+//! a sequence's entries are checked against their CRC-32 the first time a query reads
+//! that sequence (a few to a few hundred kilobytes), once per opened index.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
@@ -68,15 +72,24 @@ struct Entry {
     prefix_crc: u32,
 }
 
-/// Sequence names and the ranges of their entries.
-type Sequences = Vec<(Vec<u8>, Range<usize>)>;
+/// One sequence (CHROM) of the index.
+struct Sequence {
+    name: Vec<u8>,
+    /// Its entries.
+    entries: Range<usize>,
+    /// The CRC-32 of its entries' bytes.
+    crc: u32,
+    /// Whether the entries match `crc`, once checked.
+    checked: std::sync::OnceLock<bool>,
+}
 
 /// One memory-mapped position index.
 pub(crate) struct PositionIndex {
     map: Mmap,
     header: Range<usize>,
-    sequences: Sequences,
+    sequences: Vec<Sequence>,
     entries: usize,
+    path: PathBuf,
 }
 
 fn read_u16(bytes: &[u8], at: usize) -> Option<u16> {
@@ -140,13 +153,7 @@ impl PositionIndex {
             return Err(damaged());
         }
         let body = bytes.len() - 4;
-        if read_u32(bytes, body) != Some(crc32fast::hash(&bytes[..body])) {
-            return Err(damaged());
-        }
-        if bytes[8..48] != identity(vcf_metadata) {
-            return Ok(None);
-        }
-        let parse = || -> Option<(Range<usize>, Sequences, usize)> {
+        let parse = || -> Option<(Range<usize>, Vec<Sequence>, usize)> {
             let header_length = usize::try_from(read_u64(bytes, 48)?).ok()?;
             let header = 56..56usize.checked_add(header_length)?;
             let mut at = header.end;
@@ -159,24 +166,42 @@ impl PositionIndex {
                 at += 2 + length;
                 let first = read_u32(bytes, at)? as usize;
                 let entries = read_u32(bytes, at + 4)? as usize;
-                at += 8;
-                sequences.push((name, first..first.checked_add(entries)?));
+                let crc = read_u32(bytes, at + 8)?;
+                at += 12;
+                sequences.push(Sequence {
+                    name,
+                    entries: first..first.checked_add(entries)?,
+                    crc,
+                    checked: std::sync::OnceLock::new(),
+                });
             }
             let entries = at.next_multiple_of(8);
             let total = (body.checked_sub(entries)?) / ENTRY_SIZE;
-            if (body - entries) % ENTRY_SIZE != 0
-                || sequences.iter().any(|(_, range)| range.end > total)
-            {
+            // The sequences' entries, in order, are all the entries: each entry is
+            // covered by one sequence's CRC-32.
+            let mut next = 0;
+            for sequence in &sequences {
+                if sequence.entries.start != next {
+                    return None;
+                }
+                next = sequence.entries.end;
+            }
+            if (body - entries) % ENTRY_SIZE != 0 || next != total {
                 return None;
             }
-            Some((header, sequences, entries))
+            (read_u32(bytes, body)? == libdeflater::crc32(&bytes[..entries]))
+                .then_some((header, sequences, entries))
         };
         let (header, sequences, entries) = parse().ok_or_else(damaged)?;
+        if bytes[8..48] != identity(vcf_metadata) {
+            return Ok(None);
+        }
         Ok(Some(PositionIndex {
             map,
             header,
             sequences,
             entries,
+            path,
         }))
     }
 
@@ -186,7 +211,30 @@ impl PositionIndex {
 
     /// Sequence names in file order (their position is the sequence id).
     pub(crate) fn sequence_names(&self) -> impl Iterator<Item = &[u8]> {
-        self.sequences.iter().map(|(name, _)| name.as_slice())
+        self.sequences
+            .iter()
+            .map(|sequence| sequence.name.as_slice())
+    }
+
+    /// The entries of sequence `id`, checked against their CRC-32 the first time.
+    fn entries_of(&self, id: usize) -> Result<Range<usize>, String> {
+        let Some(sequence) = self.sequences.get(id) else {
+            return Ok(0..0);
+        };
+        let range = sequence.entries.clone();
+        let intact = *sequence.checked.get_or_init(|| {
+            let bytes = self.map.get(
+                self.entries + range.start * ENTRY_SIZE..self.entries + range.end * ENTRY_SIZE,
+            );
+            bytes.is_some_and(|bytes| libdeflater::crc32(bytes) == sequence.crc)
+        });
+        if !intact {
+            return Err(format!(
+                "the position index {} is damaged; rebuild it with `vcfq index` (or delete it: tabix answers then)",
+                self.path.display()
+            ));
+        }
+        Ok(range)
     }
 
     fn entry(&self, index: usize) -> Entry {
@@ -207,10 +255,15 @@ impl PositionIndex {
     /// last entry whose first line starts before `start` (records at `start` may begin
     /// there), or the sequence's first line; and, when a later entry of the same block
     /// starts past `end`, that entry (its line and every later one are past the window).
-    fn window(&self, id: usize, start: u64, end: u64) -> Option<(Entry, Option<Entry>)> {
-        let range = self.sequences.get(id)?.1.clone();
+    fn window(
+        &self,
+        id: usize,
+        start: u64,
+        end: u64,
+    ) -> Result<Option<(Entry, Option<Entry>)>, String> {
+        let range = self.entries_of(id)?;
         if range.is_empty() {
-            return None;
+            return Ok(None);
         }
         let (mut low, mut high) = (range.start, range.end);
         while low < high {
@@ -231,7 +284,7 @@ impl PositionIndex {
             .map(|index| self.entry(index))
             .take_while(|later| later.block == entry.block)
             .find(|later| u64::from(later.first_position) > end);
-        Some((entry, stop))
+        Ok(Some((entry, stop)))
     }
 }
 
@@ -337,7 +390,7 @@ impl BlockReader {
     pub(crate) fn fetch(&mut self, id: usize, start: u64, end: u64) -> Result<(), String> {
         self.window = None;
         self.carry.clear();
-        let Some((entry, stop)) = self.index.window(id, start, end) else {
+        let Some((entry, stop)) = self.index.window(id, start, end)? else {
             return Ok(());
         };
         let prefix = stop.map(|stop| (usize::from(stop.line_offset), stop.prefix_crc));
@@ -408,7 +461,7 @@ impl BlockReader {
                 .index
                 .sequences
                 .get(id)
-                .map_or(&[][..], |(n, _)| n.as_slice());
+                .map_or(&[][..], |sequence| sequence.name.as_slice());
             let same_sequence = line.get(name.len()) == Some(&b'\t') && line.starts_with(name);
             let position = if same_sequence {
                 let rest = &line[name.len() + 1..];
@@ -731,6 +784,14 @@ pub fn build(vcf: &Path) -> Result<IndexSummary, String> {
     out.extend_from_slice(&identity(&before));
     out.extend_from_slice(&(builder.header.len() as u64).to_le_bytes());
     out.extend_from_slice(&builder.header);
+    let mut entries = Vec::with_capacity(builder.entries.len() * ENTRY_SIZE);
+    for entry in &builder.entries {
+        entries.extend_from_slice(&entry.block.to_le_bytes());
+        entries.extend_from_slice(&entry.first_position.to_le_bytes());
+        entries.extend_from_slice(&entry.line_offset.to_le_bytes());
+        entries.extend_from_slice(&((entry.block_size - 1) as u16).to_le_bytes());
+        entries.extend_from_slice(&entry.prefix_crc.to_le_bytes());
+    }
     out.extend_from_slice(&(builder.sequences.len() as u32).to_le_bytes());
     for (i, (name, first)) in builder.sequences.iter().enumerate() {
         let end = builder
@@ -742,16 +803,12 @@ pub fn build(vcf: &Path) -> Result<IndexSummary, String> {
         out.extend_from_slice(name);
         out.extend_from_slice(&(*first as u32).to_le_bytes());
         out.extend_from_slice(&((end - first) as u32).to_le_bytes());
+        let crc = libdeflater::crc32(&entries[first * ENTRY_SIZE..end * ENTRY_SIZE]);
+        out.extend_from_slice(&crc.to_le_bytes());
     }
     out.resize(out.len().next_multiple_of(8), 0);
-    for entry in &builder.entries {
-        out.extend_from_slice(&entry.block.to_le_bytes());
-        out.extend_from_slice(&entry.first_position.to_le_bytes());
-        out.extend_from_slice(&entry.line_offset.to_le_bytes());
-        out.extend_from_slice(&((entry.block_size - 1) as u16).to_le_bytes());
-        out.extend_from_slice(&entry.prefix_crc.to_le_bytes());
-    }
-    let crc = crc32fast::hash(&out);
+    let crc = libdeflater::crc32(&out);
+    out.extend_from_slice(&entries);
     out.extend_from_slice(&crc.to_le_bytes());
     let path = index_path(vcf);
     let temporary = PathBuf::from(format!("{}.tmp.{}", path.display(), std::process::id()));
@@ -884,7 +941,7 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         let blocks = blocks_of(&bytes);
         let (victim, size) = blocks[blocks.len() / 2];
-        let entries: Vec<Entry> = (index.sequences[0].1.clone())
+        let entries: Vec<Entry> = (index.sequences[0].entries.clone())
             .map(|i| index.entry(i))
             .filter(|entry| entry.block == victim as u64)
             .collect();

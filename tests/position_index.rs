@@ -8,7 +8,7 @@ use std::path::Path;
 
 use vcfq::{Request, ResponseOptions, Sample, SampleOptions};
 
-use crate::util::{copy_to_temp, query, run};
+use crate::util::{assert_fails, copy_to_temp, query, run};
 
 /// The (CHROM, POS) of every record, from a plain-text parse.
 fn sites(path: &Path) -> Vec<(String, u64)> {
@@ -158,12 +158,28 @@ fn stale_damaged_or_foreign_position_indexes_are_ignored() {
     assert!(open(&apoe).uses_position_index());
     let index = dir.path().join("apoe.vcf.gz.vcfqidx");
     let pristine = std::fs::read(&index).unwrap();
-    // Damaged: one byte flipped (the checksum catches it), or cut short.
+    // Damaged: one byte flipped in the part checked at opening (here the VCF header
+    // it holds), or cut short: tabix answers.
     let mut flipped = pristine.clone();
-    flipped[pristine.len() / 2] ^= 1;
+    let header_at = pristine
+        .windows(6)
+        .position(|window| window == b"#CHROM")
+        .unwrap();
+    flipped[header_at + 1] ^= 1;
     std::fs::write(&index, &flipped).unwrap();
     assert!(!open(&apoe).uses_position_index());
     assert_eq!(query(&apoe, &point).1, expected);
+    // One byte flipped in the entries (the last one's POS), checked when a query first
+    // reads their sequence: an error that says what to do.
+    let mut flipped = pristine.clone();
+    flipped[pristine.len() - 4 - 20 + 9] ^= 1;
+    std::fs::write(&index, &flipped).unwrap();
+    assert!(open(&apoe).uses_position_index());
+    assert_fails(
+        query(&apoe, &point),
+        1,
+        "apoe.vcf.gz.vcfqidx is damaged; rebuild it with `vcfq index`",
+    );
     std::fs::write(&index, &pristine[..pristine.len() - 9]).unwrap();
     assert!(!open(&apoe).uses_position_index());
     assert_eq!(query(&apoe, &point).1, expected);
