@@ -288,6 +288,39 @@ impl PositionIndex {
     }
 }
 
+/// What `vcfq sample check` says about a VCF's position index.
+pub(crate) enum PositionIndexState {
+    /// None, or one that matches the VCF and is intact throughout.
+    AbsentOrCurrent,
+    /// One that queries ignore (they read through tabix), and why.
+    Ignored(String),
+    /// One whose entries are damaged: queries on some contigs fail until it is rebuilt.
+    Damaged(String),
+}
+
+/// Checks the position index of `vcf` throughout (every contig's entries).
+pub(crate) fn position_index_state(vcf: &Path) -> PositionIndexState {
+    let Ok(metadata) = std::fs::metadata(vcf) else {
+        return PositionIndexState::AbsentOrCurrent;
+    };
+    match PositionIndex::open(vcf, &metadata) {
+        Ok(None) if index_path(vcf).exists() => PositionIndexState::Ignored(format!(
+            "its position index {} does not match it (the VCF changed after it was written, or it is another file's), so queries load the tabix index; rebuild it with `vcfq index`",
+            index_path(vcf).display()
+        )),
+        Ok(None) => PositionIndexState::AbsentOrCurrent,
+        Err(message) => PositionIndexState::Ignored(format!(
+            "{message}; queries load the tabix index until then"
+        )),
+        Ok(Some(index)) => (0..index.sequences.len())
+            .find_map(|id| index.entries_of(id).err())
+            .map_or(
+                PositionIndexState::AbsentOrCurrent,
+                PositionIndexState::Damaged,
+            ),
+    }
+}
+
 /// Reads one BGZF block at `offset` of `file` into `data`, inflated and checked: with
 /// `prefix` (a line offset in the block and the CRC-32 of the bytes before it) only those
 /// bytes when it can, else the whole block. Returns the block's total size and whether

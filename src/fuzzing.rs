@@ -178,19 +178,22 @@ pub fn vcf_records(dir: &Path, body: &[u8], map: Option<&Arc<RsidMap>>) {
         dbsnp: map.cloned(),
         ..ResponseOptions::default()
     };
-    // Ask for the first record's position and a window around it, and an rsID query.
+    // Ask for the first 64 records' positions (inputs over 4 KiB put them on both sides of
+    // position-index checkpoints), a window around the first, and an rsID query.
     let mut requests = vec!["rsid=rs100,rs429358,rs201".to_string()];
-    if let Some(line) = body.split(|&b| b == b'\n').next() {
+    for (i, line) in body.split(|&b| b == b'\n').take(64).enumerate() {
         let mut columns = line.split(|&b| b == b'\t');
         let chromosome = String::from_utf8_lossy(columns.next().unwrap_or_default());
         let position = String::from_utf8_lossy(columns.next().unwrap_or_default());
         if let Ok(position) = position.trim().parse::<u64>() {
             requests.push(format!("chromosome={chromosome}&position={position}"));
-            requests.push(format!(
-                "chromosome={chromosome}&start_position={}&end_position={}&limit=3&offset=1",
-                position.saturating_sub(50_000).max(1),
-                position + 50_000
-            ));
+            if i == 0 {
+                requests.push(format!(
+                    "chromosome={chromosome}&start_position={}&end_position={}&limit=3&offset=1",
+                    position.saturating_sub(50_000).max(1),
+                    position + 50_000
+                ));
+            }
         }
     }
     let requests: Vec<(String, Request)> = requests

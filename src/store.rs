@@ -316,7 +316,16 @@ impl Store {
                                 {
                                     changes.push("the index was rebuilt".to_string());
                                 }
-                                None
+                                match crate::blocks::position_index_state(&stored.vcf) {
+                                    crate::blocks::PositionIndexState::AbsentOrCurrent => None,
+                                    crate::blocks::PositionIndexState::Ignored(note) => {
+                                        changes.push(note);
+                                        None
+                                    }
+                                    crate::blocks::PositionIndexState::Damaged(problem) => {
+                                        Some(problem)
+                                    }
+                                }
                             }
                             Err(error) => Some(error.to_string()),
                         }

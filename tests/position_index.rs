@@ -287,3 +287,63 @@ fn sample_add_writes_the_position_index() {
     assert_eq!(code, 0);
     assert!(stdout.contains("\"rsid\":\"rs429358\""));
 }
+
+#[test]
+fn sample_check_reports_a_position_index_that_queries_ignore_or_that_is_damaged() {
+    let dir = copy_to_temp(&["apoe.vcf.gz", "apoe.vcf.gz.tbi"]);
+    let vcf = dir.path().join("apoe.vcf.gz");
+    let store = dir.path().join("store");
+    let store_arg = store.to_str().unwrap();
+    let id = "44444444-4444-4444-4444-444444444444";
+    let (code, _, stderr) = run(&[
+        "sample",
+        "add",
+        id,
+        vcf.to_str().unwrap(),
+        "--store",
+        store_arg,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let check = || run(&["sample", "check", id, "--store", store_arg]);
+    assert_eq!(check().1.trim(), format!("{id}: ok"));
+    // Damaged entries: queries on that contig fail, so the check fails.
+    let index = dir.path().join("apoe.vcf.gz.vcfqidx");
+    let pristine = std::fs::read(&index).unwrap();
+    let mut flipped = pristine.clone();
+    flipped[pristine.len() - 4 - 20 + 9] ^= 1;
+    std::fs::write(&index, &flipped).unwrap();
+    let (code, stdout, _) = check();
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("FAILS") && stdout.contains("is damaged; rebuild it with `vcfq index`"),
+        "{stdout}"
+    );
+    // From an earlier vcfq: ignored, and check says so.
+    let mut older = pristine.clone();
+    older[..8].copy_from_slice(b"VCFQPIX1");
+    std::fs::write(&index, &older).unwrap();
+    let (code, stdout, _) = check();
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains("ok, but") && stdout.contains("earlier vcfq"),
+        "{stdout}"
+    );
+    // Stale: the VCF changed after it was indexed (the tabix index stays newer).
+    std::fs::write(&index, &pristine).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&vcf)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(60))
+        .unwrap();
+    let (code, stdout, _) = check();
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains("does not match it") && stdout.contains("rebuild it with `vcfq index`"),
+        "{stdout}"
+    );
+    run(&["index", vcf.to_str().unwrap()]);
+    let (code, stdout, _) = check();
+    assert_eq!(code, 0, "{stdout}");
+    assert!(!stdout.contains("position index"), "{stdout}");
+}
