@@ -931,14 +931,7 @@ mod tests {
             .is_empty());
         // A CRC broken in one block: reading it fails, other blocks still read.
         let mut bytes = std::fs::read(&path).unwrap();
-        let mut offset = 0;
-        let mut blocks = Vec::new();
-        while offset + 18 <= bytes.len() {
-            let size =
-                usize::from(u16::from_le_bytes([bytes[offset + 16], bytes[offset + 17]])) + 1;
-            blocks.push((offset, size));
-            offset += size;
-        }
+        let blocks = blocks_of(&bytes);
         let (victim, size) = blocks[blocks.len() / 2];
         bytes[victim + size - 8] ^= 1;
         let damaged = dir.path().join("damaged.vcf.gz");
@@ -949,7 +942,7 @@ mod tests {
         assert_eq!(lines(&mut reader, 1000, 1000).unwrap().len(), 1);
     }
 
-    /// The blocks of `path` as (offset, size).
+    /// The BGZF blocks in `bytes` as (offset, size).
     fn blocks_of(bytes: &[u8]) -> Vec<(usize, usize)> {
         let mut offset = 0;
         let mut blocks = Vec::new();
