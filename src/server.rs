@@ -64,8 +64,8 @@ impl Default for Limits {
 struct OpenSample {
     sample: Arc<Sample>,
     stored: StoredSample,
-    /// Size and modification time of the VCF when it was opened.
-    fingerprint: (u64, Option<SystemTime>),
+    /// The VCF's and its position index's fingerprints when it was opened.
+    fingerprint: SampleFingerprint,
 }
 
 struct ServerState {
@@ -131,12 +131,26 @@ fn spawn_access_log() -> std::sync::mpsc::Sender<String> {
     sender
 }
 
-type StoreFingerprint = Option<(u64, Option<SystemTime>)>;
+type StoreFingerprint = Option<FileFingerprint>;
 
-fn fingerprint(path: &std::path::Path) -> Option<(u64, Option<SystemTime>)> {
+/// A file's size, modification time and inode, to notice it changed or was replaced.
+type FileFingerprint = (u64, Option<SystemTime>, u64);
+
+fn fingerprint(path: &std::path::Path) -> Option<FileFingerprint> {
+    use std::os::unix::fs::MetadataExt;
     std::fs::metadata(path)
         .ok()
-        .map(|metadata| (metadata.len(), metadata.modified().ok()))
+        .map(|metadata| (metadata.len(), metadata.modified().ok(), metadata.ino()))
+}
+
+/// A sample's VCF and its position index (if any): a change to either reopens it, so a
+/// position index written or rebuilt while serving is used from the next request.
+type SampleFingerprint = (FileFingerprint, Option<FileFingerprint>);
+
+fn sample_fingerprint(vcf: &std::path::Path) -> Option<SampleFingerprint> {
+    let mut index = vcf.as_os_str().to_os_string();
+    index.push(crate::blocks::SUFFIX);
+    Some((fingerprint(vcf)?, fingerprint(std::path::Path::new(&index))))
 }
 
 impl ServerState {
@@ -233,7 +247,7 @@ impl ServerState {
     /// The opened sample for `id`, reopened (and re-checked) when its VCF changed.
     fn sample(&self, id: &SampleId) -> Result<Arc<OpenSample>, Error> {
         let stored = self.stored(id)?;
-        let current = fingerprint(&stored.vcf);
+        let current = sample_fingerprint(&stored.vcf);
         {
             let samples = self
                 .samples
@@ -253,7 +267,7 @@ impl ServerState {
         sample.open_readers(2)?;
         let open = Arc::new(OpenSample {
             sample: Arc::new(sample),
-            fingerprint: current.unwrap_or((0, None)),
+            fingerprint: current.unwrap_or(((0, None, 0), None)),
             stored,
         });
         self.samples

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use crate::util::{run, testdata, vcfq};
+use crate::util::{copy_to_temp, run, testdata, vcfq};
 
 const ID: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
 const API: &str = "/api/v2/sample-genomic-variants/";
@@ -607,6 +607,42 @@ fn samples_added_while_serving_are_answered() {
             .0,
         200
     );
+}
+
+#[test]
+fn a_position_index_rebuilt_while_serving_is_used_from_the_next_request() {
+    let dir = copy_to_temp(&["apoe.vcf.gz", "apoe.vcf.gz.tbi"]);
+    let vcf = dir.path().join("apoe.vcf.gz");
+    let store = dir.path().join("store");
+    let (code, _, stderr) = run(&[
+        "sample",
+        "add",
+        ID,
+        vcf.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let server = Server::start(&store, &[]);
+    let target = format!("{API}{ID}?chromosome=chr19&position=44908684");
+    let (status, _, expected) = server.get(&target, &[]);
+    assert_eq!(status, 200, "{expected}");
+    // Its entries damaged (written under another name and renamed into place, as
+    // `vcfq index` writes): the server sees the change and the query fails, saying what
+    // to do.
+    let index = dir.path().join("apoe.vcf.gz.vcfqidx");
+    let mut bytes = std::fs::read(&index).unwrap();
+    let at = bytes.len() - 4 - 20 + 9;
+    bytes[at] ^= 1;
+    std::fs::write(dir.path().join("damaged"), &bytes).unwrap();
+    std::fs::rename(dir.path().join("damaged"), &index).unwrap();
+    let (status, _, body) = server.get(&target, &[]);
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("rebuild it with `vcfq index`"), "{body}");
+    // Rebuilt: answered again, without a restart.
+    assert_eq!(run(&["index", vcf.to_str().unwrap()]).0, 0);
+    let (status, _, body) = server.get(&target, &[]);
+    assert_eq!((status, body), (200, expected));
 }
 
 #[test]
