@@ -21,6 +21,40 @@ const NEEDS_CARE: [bool; 256] = {
     table
 };
 
+/// Whether every byte of `bytes` is printable ASCII other than `"` and `\`: text a JSON
+/// string holds as it is (and valid UTF-8). Eight bytes at a time.
+fn plain_ascii(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero_byte = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS != 0;
+    let mut words = bytes.chunks_exact(8);
+    for chunk in &mut words {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        // With every high bit clear, `word - 0x20..` borrows exactly at bytes < 0x20.
+        if word & HIGHS != 0
+            || word.wrapping_sub(ONES * 0x20) & !word & HIGHS != 0
+            || has_zero_byte(word ^ (ONES * u64::from(b'"')))
+            || has_zero_byte(word ^ (ONES * u64::from(b'\\')))
+        {
+            return false;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .all(|&byte| (0x20..0x80).contains(&byte) && byte != b'"' && byte != b'\\')
+}
+
+/// Appends text that `plain_ascii` accepted as a JSON string.
+fn write_plain_string(out: &mut Vec<u8>, text: &str) {
+    out.reserve(text.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'"');
+}
+
 /// Appends `text` as a JSON string the way `json.dumps(ensure_ascii=False)` does, plus
 /// Django REST framework's escaping of U+2028 and U+2029.
 pub(crate) fn write_string(out: &mut Vec<u8>, text: &str) {
@@ -181,6 +215,7 @@ pub(crate) fn parse_finite_float(text: &[u8]) -> Option<f64> {
 fn write_dict<'a, V: Copy, I: Iterator<Item = (&'a str, V)>>(
     out: &mut Vec<u8>,
     entries: impl Fn() -> I,
+    write_key: fn(&mut Vec<u8>, &str),
     write_value: impl Fn(&mut Vec<u8>, V),
 ) {
     const SMALL_DICT: usize = 64;
@@ -207,9 +242,9 @@ fn write_dict<'a, V: Copy, I: Iterator<Item = (&'a str, V)>>(
         };
         if repeated {
             out.truncate(start);
-            return write_merged_dict(out, entries(), write_value);
+            return write_merged_dict(out, entries(), write_key, write_value);
         }
-        write_entry(out, index, key, value, &write_value);
+        write_entry(out, index, key, value, write_key, &write_value);
     }
     out.push(b'}');
 }
@@ -220,12 +255,13 @@ fn write_entry<V>(
     index: usize,
     key: &str,
     value: V,
+    write_key: fn(&mut Vec<u8>, &str),
     write_value: &impl Fn(&mut Vec<u8>, V),
 ) {
     if index > 0 {
         out.push(b',');
     }
-    write_string(out, key);
+    write_key(out, key);
     out.push(b':');
     write_value(out, value);
 }
@@ -233,6 +269,7 @@ fn write_entry<V>(
 fn write_merged_dict<'a, V: Copy>(
     out: &mut Vec<u8>,
     entries: impl Iterator<Item = (&'a str, V)>,
+    write_key: fn(&mut Vec<u8>, &str),
     write_value: impl Fn(&mut Vec<u8>, V),
 ) {
     let mut merged: Vec<(&str, V)> = Vec::new();
@@ -248,7 +285,7 @@ fn write_merged_dict<'a, V: Copy>(
     }
     out.push(b'{');
     for (index, (key, value)) in merged.into_iter().enumerate() {
-        write_entry(out, index, key, value, &write_value);
+        write_entry(out, index, key, value, write_key, &write_value);
     }
     out.push(b'}');
 }
@@ -321,6 +358,18 @@ pub(crate) fn write_record(
         })?),
     };
 
+    // Nearly every record is plain ASCII throughout: then its strings need no escaping
+    // and no per-byte scan.
+    let plain = [record.reference_bases, record.alternate_bases, record.info]
+        .into_iter()
+        .chain(record.format)
+        .chain(record.sample)
+        .all(plain_ascii);
+    let write_text: fn(&mut Vec<u8>, &str) = if plain {
+        write_plain_string
+    } else {
+        write_string
+    };
     out.extend_from_slice(b"{\"chromosome\":");
     write_string(out, chromosome);
     out.extend_from_slice(b",\"position\":");
@@ -335,20 +384,20 @@ pub(crate) fn write_record(
         None => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(b",\"ref\":");
-    write_string(out, reference_bases);
+    write_text(out, reference_bases);
     out.extend_from_slice(b",\"alt\":[");
     if alternate_bases != "." {
         for (i, allele) in split_ascii(alternate_bases, b',').enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            write_string(out, allele);
+            write_text(out, allele);
         }
     }
     out.extend_from_slice(b"],\"genotype\":");
     match genotype_entries(format, sample) {
         None => out.extend_from_slice(b"null"),
-        Some(entries) => write_dict(out, || entries.clone(), write_string),
+        Some(entries) => write_dict(out, || entries.clone(), write_text, write_text),
     }
     if schema == Schema::Openapi {
         out.extend_from_slice(b",\"genotype_confidence\":");
@@ -372,8 +421,8 @@ pub(crate) fn write_record(
                 None => (entry, None),
             })
     };
-    write_dict(out, info_entries, |out, value| match value {
-        Some(value) => write_string(out, value),
+    write_dict(out, info_entries, write_text, |out, value| match value {
+        Some(value) => write_text(out, value),
         None => out.extend_from_slice(b"true"),
     });
     out.push(b'}');
@@ -389,6 +438,33 @@ mod tests {
         let mut out = Vec::new();
         write_python_float(&mut out, value);
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn plain_ascii_is_exactly_the_text_json_holds_as_it_is() {
+        // Every byte value at every position of strings of 0 to 24 bytes: plain exactly
+        // when writing it escapes nothing and it is ASCII.
+        for length in 0..=24 {
+            for at in 0..length.max(1) {
+                for byte in 0..=255u8 {
+                    let mut bytes = vec![b'a'; length];
+                    if length > 0 {
+                        bytes[at] = byte;
+                    }
+                    let expected = bytes
+                        .iter()
+                        .all(|&b| b.is_ascii() && !NEEDS_CARE[usize::from(b)]);
+                    assert_eq!(plain_ascii(&bytes), expected, "{bytes:?}");
+                    if expected {
+                        let text = std::str::from_utf8(&bytes).unwrap();
+                        let (mut plain, mut escaped) = (Vec::new(), Vec::new());
+                        write_plain_string(&mut plain, text);
+                        write_string(&mut escaped, text);
+                        assert_eq!(plain, escaped);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
