@@ -106,18 +106,8 @@ pub(crate) fn write_string(out: &mut Vec<u8>, text: &str) {
 }
 
 /// Appends an unsigned integer in decimal, without allocating.
-fn write_integer(out: &mut Vec<u8>, mut value: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
+fn write_integer(out: &mut Vec<u8>, value: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
 }
 
 /// Appends a finite float as Python's `repr(float)` writes it: the shortest digits that
