@@ -288,6 +288,25 @@ impl PositionIndex {
     }
 }
 
+/// Opens the position index of `vcf` if it matches the file; otherwise says why one that
+/// exists is not used (`None` when there is none).
+pub(crate) fn open_or_explain(
+    vcf: &Path,
+    metadata: &std::fs::Metadata,
+) -> Result<PositionIndex, Option<String>> {
+    match PositionIndex::open(vcf, metadata) {
+        Ok(Some(index)) => Ok(index),
+        Ok(None) if index_path(vcf).exists() => Err(Some(format!(
+            "the position index {} does not match the VCF (the VCF changed after it was written, or it is another copy's), so queries load the tabix index; rebuild it with `vcfq index`",
+            index_path(vcf).display()
+        ))),
+        Ok(None) => Err(None),
+        Err(message) => Err(Some(format!(
+            "{message}; queries load the tabix index until then"
+        ))),
+    }
+}
+
 /// What `vcfq sample check` says about a VCF's position index.
 pub(crate) enum PositionIndexState {
     /// None, or one that matches the VCF and is intact throughout.
@@ -303,16 +322,10 @@ pub(crate) fn position_index_state(vcf: &Path) -> PositionIndexState {
     let Ok(metadata) = std::fs::metadata(vcf) else {
         return PositionIndexState::AbsentOrCurrent;
     };
-    match PositionIndex::open(vcf, &metadata) {
-        Ok(None) if index_path(vcf).exists() => PositionIndexState::Ignored(format!(
-            "its position index {} does not match it (the VCF changed after it was written, or it is another file's), so queries load the tabix index; rebuild it with `vcfq index`",
-            index_path(vcf).display()
-        )),
-        Ok(None) => PositionIndexState::AbsentOrCurrent,
-        Err(message) => PositionIndexState::Ignored(format!(
-            "{message}; queries load the tabix index until then"
-        )),
-        Ok(Some(index)) => (0..index.sequences.len())
+    match open_or_explain(vcf, &metadata) {
+        Err(None) => PositionIndexState::AbsentOrCurrent,
+        Err(Some(note)) => PositionIndexState::Ignored(note),
+        Ok(index) => (0..index.sequences.len())
             .find_map(|id| index.entries_of(id).err())
             .map_or(
                 PositionIndexState::AbsentOrCurrent,

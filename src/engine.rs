@@ -37,6 +37,7 @@ pub struct Sample {
     sample_name: Option<String>,
     readers: Mutex<Vec<Reader>>,
     positions: Option<Arc<PositionIndex>>,
+    position_index_note: Option<String>,
 }
 
 /// Where a record may be in the file: (index sequence id, POS, contig). Sorting by the
@@ -98,6 +99,7 @@ impl Sample {
             sample_name: opened.sample_name,
             readers: Mutex::new(vec![opened.reader]),
             positions: opened.positions,
+            position_index_note: opened.position_index_note,
         })
     }
 
@@ -110,6 +112,12 @@ impl Sample {
     /// the tabix index.
     pub fn uses_position_index(&self) -> bool {
         self.positions.is_some()
+    }
+
+    /// Why a position index next to the VCF is not used (stale, another copy's, damaged,
+    /// from an earlier vcfq), with what to run; `None` when it is used or there is none.
+    pub fn position_index_note(&self) -> Option<&str> {
+        self.position_index_note.as_deref()
     }
 
     /// The index in use (`.tbi` or `.csi`).

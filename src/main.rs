@@ -255,6 +255,16 @@ impl SampleArgs {
     /// Opens the sample, and says what request URL `openapi` links start from by default:
     /// the hosted endpoint's path for a stored sample, as `vcfq serve` would answer.
     fn open(&self) -> Result<(Sample, String), Error> {
+        let opened = self.open_quietly()?;
+        if let Some(note) = opened.0.position_index_note() {
+            // A position index that is not used makes every process load the tabix
+            // index (~25 ms genome-wide): say so, once, without failing the query.
+            let _ = writeln!(io::stderr(), "vcfq: note: {note}");
+        }
+        Ok(opened)
+    }
+
+    fn open_quietly(&self) -> Result<(Sample, String), Error> {
         match (&self.source.vcf, &self.source.sample) {
             (Some(vcf), _) => Ok((
                 Sample::open(

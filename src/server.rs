@@ -263,6 +263,11 @@ impl ServerState {
             }
         }
         let sample = open_stored(&stored)?;
+        if let Some(note) = sample.position_index_note() {
+            let _ = self
+                .access_log
+                .send(format!("vcfq serve: note: sample {id}: {note}\n"));
+        }
         // Readers for parallel rsID loci when the server is not busy.
         sample.open_readers(2)?;
         let open = Arc::new(OpenSample {

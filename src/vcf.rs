@@ -27,6 +27,8 @@ pub(crate) struct OpenedVcf {
     pub reader: Reader,
     /// The position index, when there is one that matches the file.
     pub positions: Option<Arc<PositionIndex>>,
+    /// Why a position index next to the file is not used.
+    pub position_index_note: Option<String>,
 }
 
 const REINDEX: &str = "re-index it with `tabix -f -p vcf FILE` (or `bcftools index -f -t FILE`)";
@@ -51,10 +53,10 @@ pub(crate) fn open_vcf(path: &Path, vcf_sample: Option<&str>) -> Result<OpenedVc
 
     // The position index (when it matches the file) saves loading the tabix index and
     // holds the header; otherwise htslib reads both.
-    let positions = PositionIndex::open(path, &metadata)
-        .ok()
-        .flatten()
-        .map(Arc::new);
+    let (positions, position_index_note) = match crate::blocks::open_or_explain(path, &metadata) {
+        Ok(index) => (Some(Arc::new(index)), None),
+        Err(note) => (None, note),
+    };
     let mut sequence_ids: Vec<Vec<(i32, Vec<u8>)>> = vec![Vec::new(); Contig::all().len()];
     let (reader, samples) = match &positions {
         Some(index) => {
@@ -124,6 +126,7 @@ pub(crate) fn open_vcf(path: &Path, vcf_sample: Option<&str>) -> Result<OpenedVc
         sample_name,
         reader,
         positions,
+        position_index_note,
     })
 }
 

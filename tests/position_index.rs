@@ -147,7 +147,8 @@ fn stale_damaged_or_foreign_position_indexes_are_ignored() {
     let apoe = dir.path().join("apoe.vcf.gz");
     let other = dir.path().join("NA12878.pgx-extract.vcf.gz");
     let point = ["--chromosome", "chr19", "--position", "44908684"];
-    let expected = query(&apoe, &point).1;
+    let (code, expected, stderr) = query(&apoe, &point);
+    assert_eq!((code, stderr.as_str()), (0, ""));
     let (code, stdout, stderr) = run(&["index", apoe.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
@@ -168,7 +169,14 @@ fn stale_damaged_or_foreign_position_indexes_are_ignored() {
     flipped[header_at + 1] ^= 1;
     std::fs::write(&index, &flipped).unwrap();
     assert!(!open(&apoe).uses_position_index());
-    assert_eq!(query(&apoe, &point).1, expected);
+    // Answered, with a note on stderr that says why the position index is not used.
+    let (code, stdout, stderr) = query(&apoe, &point);
+    assert_eq!((code, stdout), (0, expected.clone()));
+    assert!(
+        stderr.starts_with("vcfq: note: ")
+            && stderr.contains("apoe.vcf.gz.vcfqidx is damaged; rebuild it with `vcfq index`"),
+        "{stderr}"
+    );
     // One byte flipped in the entries (the last one's POS), checked when a query first
     // reads their sequence: an error that says what to do.
     let mut flipped = pristine.clone();
@@ -191,7 +199,12 @@ fn stale_damaged_or_foreign_position_indexes_are_ignored() {
     )
     .unwrap();
     assert!(!open(&apoe).uses_position_index());
-    assert_eq!(query(&apoe, &point).1, expected);
+    let (code, stdout, stderr) = query(&apoe, &point);
+    assert_eq!((code, stdout), (0, expected.clone()));
+    assert!(
+        stderr.contains("does not match the VCF") && stderr.contains("`vcfq index`"),
+        "{stderr}"
+    );
     // Stale: the VCF was touched after indexing.
     std::fs::write(&index, &pristine).unwrap();
     assert!(open(&apoe).uses_position_index());
@@ -323,7 +336,8 @@ fn sample_add_writes_the_position_index_and_check_reports_on_it() {
     let (code, stdout, _) = check();
     assert_eq!(code, 0, "{stdout}");
     assert!(
-        stdout.contains("does not match it") && stdout.contains("rebuild it with `vcfq index`"),
+        stdout.contains("does not match the VCF")
+            && stdout.contains("rebuild it with `vcfq index`"),
         "{stdout}"
     );
     run(&["index", vcf.to_str().unwrap()]);

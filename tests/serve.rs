@@ -639,6 +639,19 @@ fn a_position_index_rebuilt_while_serving_is_used_from_the_next_request() {
     let (status, _, body) = server.get(&target, &[]);
     assert_eq!(status, 500, "{body}");
     assert!(body.contains("rebuild it with `vcfq index`"), "{body}");
+    // From an earlier vcfq: tabix answers, and the log says why.
+    bytes[at] ^= 1;
+    bytes[..8].copy_from_slice(b"VCFQPIX1");
+    std::fs::write(dir.path().join("older"), &bytes).unwrap();
+    std::fs::rename(dir.path().join("older"), &index).unwrap();
+    let (status, _, body) = server.get(&target, &[]);
+    assert_eq!((status, body.as_str()), (200, expected.as_str()));
+    assert!(
+        eventually(5, || server.log().contains("note: sample")
+            && server.log().contains("earlier vcfq")),
+        "{}",
+        server.log()
+    );
     // Rebuilt: answered again, without a restart.
     assert_eq!(run(&["index", vcf.to_str().unwrap()]).0, 0);
     let (status, _, body) = server.get(&target, &[]);
