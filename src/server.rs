@@ -148,9 +148,10 @@ fn fingerprint(path: &std::path::Path) -> Option<FileFingerprint> {
 type SampleFingerprint = (FileFingerprint, Option<FileFingerprint>);
 
 fn sample_fingerprint(vcf: &std::path::Path) -> Option<SampleFingerprint> {
-    let mut index = vcf.as_os_str().to_os_string();
-    index.push(crate::blocks::SUFFIX);
-    Some((fingerprint(vcf)?, fingerprint(std::path::Path::new(&index))))
+    Some((
+        fingerprint(vcf)?,
+        fingerprint(&crate::blocks::index_path(vcf)),
+    ))
 }
 
 impl ServerState {
