@@ -41,7 +41,11 @@ def ensure_environment():
         subprocess.run(["cargo", "run", "--release", "--quiet", "--bin", "vcfq-synth", "--",
                         "sample", "--rows", "10000000", "--out", SAMPLE], cwd=ROOT, check=True)
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    if not os.path.exists(SAMPLE + ".vcfqidx"):
+    # (Re)write the position index when there is none or vcfq notes that it does not use
+    # it (from an earlier vcfq, or stale after regenerating the sample).
+    probe = subprocess.run([VCFQ, "query", "--vcf", SAMPLE, "--chromosome", "chr1", "--position", "1"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True)
+    if not os.path.exists(SAMPLE + ".vcfqidx") or "vcfq: note:" in probe.stderr:
         subprocess.run([VCFQ, "index", SAMPLE], check=True)
     for suffix in ["", ".tbi"]:
         if not os.path.lexists(TBI_ONLY + suffix):

@@ -64,7 +64,11 @@ fn bench_data() -> BenchData {
             map.to_str().unwrap(),
         ]));
     }
-    if !with_suffix(&sample, ".vcfqidx").exists() {
+    // (Re)write the position index when there is none or this vcfq would not use it (from
+    // an earlier vcfq, or stale after regenerating the sample).
+    let current = Sample::open(&sample, &SampleOptions::default())
+        .is_ok_and(|opened| opened.uses_position_index());
+    if !current {
         run(Command::new(env!("CARGO_BIN_EXE_vcfq")).args(["index", sample.to_str().unwrap()]));
     }
     let tabix_only = dir.join(format!("sample-{rows}-tbi-only.vcf.gz"));
