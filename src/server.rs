@@ -79,8 +79,10 @@ struct ServerState {
     /// Access-log lines go to a writer thread, which batches them.
     access_log: std::sync::mpsc::Sender<String>,
     windows: Mutex<HashMap<String, (u64, u32)>>,
-    /// Bounds the queries running at once (each holds an htslib reader).
-    queries: Semaphore,
+    /// Bounds the queries running at once (each holds a reader). A query's slot is held
+    /// by its blocking work, so a query cut at the request timeout keeps its slot until
+    /// that work ends: slow queries cannot pile up beyond the bound.
+    queries: Arc<Semaphore>,
     started: Instant,
 }
 
@@ -346,7 +348,7 @@ async fn answer(
         .to_string();
     let base_url = format!("http://{host}{path}");
     let query = request.uri.query().unwrap_or("").to_string();
-    let Ok(_permit) = state.queries.acquire().await else {
+    let Ok(permit) = Arc::clone(&state.queries).acquire_owned().await else {
         return detail(
             StatusCode::SERVICE_UNAVAILABLE,
             "The server is shutting down.",
@@ -354,6 +356,7 @@ async fn answer(
     };
     let state = Arc::clone(state);
     let result = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, Error> {
+        let _permit = permit;
         let open = state.sample(&id)?;
         let request = Request::parse(&query).map_err(Error::from)?;
         let options = ResponseOptions {
@@ -392,7 +395,7 @@ fn server_state(options: &ServeOptions) -> Result<Arc<ServerState>, Error> {
         store_cache: Mutex::new(None),
         access_log: spawn_access_log(),
         windows: Mutex::new(HashMap::new()),
-        queries: Semaphore::new(threads * 2),
+        queries: Arc::new(Semaphore::new(threads * 2)),
         started: Instant::now(),
     }))
 }
@@ -621,7 +624,7 @@ mod tests {
     }
 
     #[test]
-    fn a_query_past_the_request_timeout_gets_408_and_frees_its_place() {
+    fn a_query_past_the_request_timeout_gets_408_and_its_slot_is_held_until_its_work_ends() {
         use tower::ServiceExt;
         let dir = tempfile::tempdir().unwrap();
         let options = ServeOptions {
@@ -674,8 +677,32 @@ mod tests {
             // is answered (here: no such sample).
             drop(taken);
             assert_eq!(state.queries.available_permits(), slots as usize);
-            let response = app.oneshot(request()).await.unwrap();
+            let response = app.clone().oneshot(request()).await.unwrap();
             assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+            // A query whose work is still running at the limit (here: held up on the store
+            // cache's lock) gets 408, and its work keeps its slot until it ends.
+            let (locked, wait_locked) = std::sync::mpsc::channel();
+            let (release, wait_release) = std::sync::mpsc::channel::<()>();
+            let holder = {
+                let state = Arc::clone(&state);
+                std::thread::spawn(move || {
+                    let _cache = state.store_cache.lock().unwrap();
+                    locked.send(()).unwrap();
+                    let _ = wait_release.recv();
+                })
+            };
+            wait_locked.recv().unwrap();
+            let response = app.clone().oneshot(request()).await.unwrap();
+            assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+            assert_eq!(state.queries.available_permits(), slots as usize - 1);
+            release.send(()).unwrap();
+            holder.join().unwrap();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while state.queries.available_permits() < slots as usize {
+                assert!(Instant::now() < deadline, "the slot was not given back");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
         });
     }
 
