@@ -216,6 +216,12 @@ impl PositionIndex {
             .map(|sequence| sequence.name.as_slice())
     }
 
+    /// Checks every sequence's entries (as queries check each sequence's when they
+    /// first read it), for `vcfq sample check`.
+    pub(crate) fn check_entries(&self) -> Result<(), String> {
+        (0..self.sequences.len()).try_for_each(|id| self.entries_of(id).map(|_| ()))
+    }
+
     /// The entries of sequence `id`, checked against their CRC-32 the first time.
     fn entries_of(&self, id: usize) -> Result<Range<usize>, String> {
         let Some(sequence) = self.sequences.get(id) else {
@@ -304,33 +310,6 @@ pub(crate) fn open_or_explain(
         Err(message) => Err(Some(format!(
             "{message}; queries load the tabix index until then"
         ))),
-    }
-}
-
-/// What `vcfq sample check` says about a VCF's position index.
-pub(crate) enum PositionIndexState {
-    /// None, or one that matches the VCF and is intact throughout.
-    AbsentOrCurrent,
-    /// One that queries ignore (they read through tabix), and why.
-    Ignored(String),
-    /// One whose entries are damaged: queries on some contigs fail until it is rebuilt.
-    Damaged(String),
-}
-
-/// Checks the position index of `vcf` throughout (every contig's entries).
-pub(crate) fn position_index_state(vcf: &Path) -> PositionIndexState {
-    let Ok(metadata) = std::fs::metadata(vcf) else {
-        return PositionIndexState::AbsentOrCurrent;
-    };
-    match open_or_explain(vcf, &metadata) {
-        Err(None) => PositionIndexState::AbsentOrCurrent,
-        Err(Some(note)) => PositionIndexState::Ignored(note),
-        Ok(index) => (0..index.sequences.len())
-            .find_map(|id| index.entries_of(id).err())
-            .map_or(
-                PositionIndexState::AbsentOrCurrent,
-                PositionIndexState::Damaged,
-            ),
     }
 }
 
@@ -902,6 +881,15 @@ mod tests {
         text
     }
 
+    /// `text` bgzipped and tabix-indexed at `path`, its position index built and opened.
+    fn indexed(path: &Path, text: &[u8]) -> (IndexSummary, Arc<PositionIndex>) {
+        crate::index::write_indexed_vcf(path, text, false).unwrap();
+        let summary = build(path).unwrap();
+        let metadata = std::fs::metadata(path).unwrap();
+        let index = PositionIndex::open(path, &metadata).unwrap().unwrap();
+        (summary, Arc::new(index))
+    }
+
     fn lines(reader: &mut BlockReader, start: u64, end: u64) -> Result<Vec<Vec<u8>>, String> {
         reader.fetch(0, start, end)?;
         let mut found = Vec::new();
@@ -917,12 +905,9 @@ mod tests {
         let path = dir.path().join("s.vcf.gz");
         // ~40,000 records: about 40 blocks, so lines span block ends.
         let text = sample_text(40_000);
-        crate::index::write_indexed_vcf(&path, &text, false).unwrap();
-        let summary = build(&path).unwrap();
+        let (summary, index) = indexed(&path, &text);
         assert_eq!(summary.records, 40_000);
         assert!(summary.blocks > 20, "{summary:?}");
-        let metadata = std::fs::metadata(&path).unwrap();
-        let index = Arc::new(PositionIndex::open(&path, &metadata).unwrap().unwrap());
         let mut reader = BlockReader::open(&path, Arc::clone(&index)).unwrap();
         let all: Vec<&[u8]> = text
             .split(|&b| b == b'\n')
@@ -979,11 +964,7 @@ mod tests {
     fn a_window_inside_a_block_inflates_only_what_it_reads_and_checks_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.vcf.gz");
-        let text = sample_text(20_000);
-        crate::index::write_indexed_vcf(&path, &text, false).unwrap();
-        build(&path).unwrap();
-        let metadata = std::fs::metadata(&path).unwrap();
-        let index = Arc::new(PositionIndex::open(&path, &metadata).unwrap().unwrap());
+        let (_, index) = indexed(&path, &sample_text(20_000));
         let bytes = std::fs::read(&path).unwrap();
         let blocks = blocks_of(&bytes);
         let (victim, size) = blocks[blocks.len() / 2];

@@ -120,6 +120,17 @@ impl Sample {
         self.position_index_note.as_deref()
     }
 
+    /// Checks the position index in use throughout (every contig's entries against their
+    /// CRC-32); queries check a contig's when they first read it.
+    pub fn check_position_index(&self) -> Result<(), Error> {
+        match &self.positions {
+            Some(index) => index
+                .check_entries()
+                .map_err(|message| Error::corrupt(&self.path, message)),
+            None => Ok(()),
+        }
+    }
+
     /// The index in use (`.tbi` or `.csi`).
     pub fn index_path(&self) -> &Path {
         &self.index_path

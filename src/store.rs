@@ -316,16 +316,8 @@ impl Store {
                                 {
                                     changes.push("the index was rebuilt".to_string());
                                 }
-                                match crate::blocks::position_index_state(&stored.vcf) {
-                                    crate::blocks::PositionIndexState::AbsentOrCurrent => None,
-                                    crate::blocks::PositionIndexState::Ignored(note) => {
-                                        changes.push(note);
-                                        None
-                                    }
-                                    crate::blocks::PositionIndexState::Damaged(problem) => {
-                                        Some(problem)
-                                    }
-                                }
+                                changes.extend(sample.position_index_note().map(String::from));
+                                sample.check_position_index().err().map(|e| e.to_string())
                             }
                             Err(error) => Some(error.to_string()),
                         }
