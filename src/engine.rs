@@ -7,14 +7,15 @@ use std::sync::{Mutex, MutexGuard};
 
 use rayon::prelude::*;
 
-use crate::blocks::PositionIndex;
-use crate::contig::Contig;
 use crate::dbsnp::RsidMap;
 use crate::error::{Error, ErrorKind};
 use crate::json::write_record;
+use crate::position_index::PositionIndex;
 use crate::record::{chromosome_and_position, split_record};
-use crate::request::{Paging, Position, Query, Request, Rsid};
+use crate::request::{Paging, Query, Request};
 use crate::response::{write_head, write_tail, ResponseOptions};
+use crate::types::Contig;
+use crate::types::{rsids_in_id_column, Position, Rsid};
 use crate::vcf::{open_vcf, Reader};
 use std::sync::Arc;
 
@@ -86,7 +87,7 @@ impl PageLines {
 }
 
 impl Sample {
-    /// Opens and checks `path` (CONTRACT section 6). Fails with a not-found error when
+    /// Opens and checks `path` (`docs/parity.md`, "Samples"). Fails with a not-found error when
     /// the file does not exist and a bad-request error naming the unmet requirement.
     pub fn open(path: impl AsRef<Path>, options: &SampleOptions) -> Result<Sample, Error> {
         let path = path.as_ref();
@@ -234,7 +235,11 @@ impl Sample {
             }
             let record = split_record(line, self.sample_column)
                 .map_err(|message| self.corrupt_at(chromosome, line, &message))?;
-            let rsid = match (page.resolved[i], first_rsid(record.id), &options.dbsnp) {
+            let rsid = match (
+                page.resolved[i],
+                rsids_in_id_column(record.id).next(),
+                &options.dbsnp,
+            ) {
                 (Some(resolved), _, _) => resolved,
                 (None, Some(rsid), _) => Some(rsid),
                 (None, None, Some(map)) => map.rsid_for_record(
@@ -252,7 +257,7 @@ impl Sample {
         Ok(())
     }
 
-    /// rsID mode (CONTRACT section 3): each rsID resolves through the map to its loci; a
+    /// rsID mode (`docs/parity.md`, "Which records match"): each rsID resolves through the map to its loci; a
     /// record there matches when it has the same REF and an ALT dbSNP gives that rsID, or
     /// when its ID column names the rsID. Results follow the request's order, each rsID's
     /// records in file order, a record once. Each locus is read once, in file order.
@@ -310,12 +315,7 @@ impl Sample {
                     let (_, line) = found.get(index);
                     let record = split_record(line, None)
                         .map_err(|message| self.corrupt_at(contig, line, &message))?;
-                    let id_rsids = || {
-                        record
-                            .id
-                            .split(|&b| b == b';')
-                            .filter_map(Rsid::parse_vcf_token)
-                    };
+                    let id_rsids = || rsids_in_id_column(record.id);
                     let per_alt = match &mut allele_rsids[index] {
                         Some(per_alt) => per_alt,
                         slot @ None => slot.insert(
@@ -337,7 +337,7 @@ impl Sample {
                         || per_alt.iter().any(|rsids| rsids.contains(current));
                     if matches {
                         taken[index] = true;
-                        // The `rsid` field (CONTRACT section 4): the ID column's, else the
+                        // The `rsid` field (`docs/parity.md`, "The rsid field"): the ID column's, else the
                         // first ALT's smallest.
                         let field = id_rsids()
                             .next()
@@ -579,30 +579,9 @@ impl Sample {
     }
 }
 
-/// The `rsid` field from the ID column: its first `rs<digits>` token (`rs1;rs2` -> rs1).
-pub(crate) fn first_rsid(id_column: &[u8]) -> Option<Rsid> {
-    id_column
-        .split(|&b| b == b';')
-        .find_map(Rsid::parse_vcf_token)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rsid_from_id_column() {
-        assert_eq!(
-            first_rsid(b"rs429358").map(|r| r.to_string()),
-            Some("rs429358".into())
-        );
-        assert_eq!(
-            first_rsid(b"chr1_97078987_G_T;x;rs114096998;rs5").map(|r| r.to_string()),
-            Some("rs114096998".into())
-        );
-        assert_eq!(first_rsid(b"."), None);
-        assert_eq!(first_rsid(b"16:31087868:C:G"), None);
-    }
 
     #[test]
     fn page_lines_keep_order() {

@@ -44,7 +44,7 @@ pub struct Error(Box<ErrorKind>);
 /// The failures vcfq reports. Each message says what was wrong and how to fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum ErrorKind {
-    /// The request is invalid (CONTRACT section 1).
+    /// The request is invalid (`docs/parity.md`, "The request").
     #[error("{0}")]
     Request(#[from] RequestError),
     /// An rsID request reached a sample with no dbSNP map to resolve it.
@@ -55,44 +55,95 @@ pub enum ErrorKind {
     NoDbsnpMap,
     /// The VCF path does not exist.
     #[error("VCF not found: {}", path.display())]
-    VcfNotFound { path: PathBuf },
-    /// The VCF does not meet a sample requirement (CONTRACT section 6).
+    VcfNotFound {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The VCF does not meet a sample requirement (`docs/parity.md`, "Samples").
     #[error("{}: {requirement}", path.display())]
-    SampleRequirement { path: PathBuf, requirement: String },
+    SampleRequirement {
+        /// The VCF.
+        path: PathBuf,
+        /// Which requirement failed, and how to meet it.
+        requirement: String,
+    },
     /// `--vcf-sample` names a column the VCF does not have.
     #[error("{}: {message}", path.display())]
-    UnknownVcfSample { path: PathBuf, message: String },
+    UnknownVcfSample {
+        /// The VCF.
+        path: PathBuf,
+        /// The name asked for, and the VCF's sample names.
+        message: String,
+    },
     /// The file is unreadable, truncated or malformed.
     #[error("{}: {message}", path.display())]
-    Corrupt { path: PathBuf, message: String },
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and where.
+        message: String,
+    },
     /// The dbSNP map cannot be opened or read: missing, foreign, truncated or corrupt.
     #[error("dbSNP map {}: {message}", path.display())]
-    DbsnpMap { path: PathBuf, message: String },
+    DbsnpMap {
+        /// The map directory.
+        path: PathBuf,
+        /// What is wrong, and what to do.
+        message: String,
+    },
     /// The dbSNP source (or merge history) given to `vcfq dbsnp build` is unusable.
     #[error("{}: {message}", path.display())]
-    DbsnpInput { path: PathBuf, message: String },
+    DbsnpInput {
+        /// The source or merge-history file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The work was interrupted (Ctrl-C); temporary files were removed.
     #[error("interrupted; no map was written and temporary files were removed")]
     Interrupted,
     /// A sample id that is not a UUID.
     #[error("invalid sample id {given:?}: sample ids are UUIDs such as 3fa85f64-5717-4562-b3fc-2c963f66afa6")]
-    InvalidSampleId { given: String },
+    InvalidSampleId {
+        /// The id given (its first 100 characters).
+        given: String,
+    },
     /// No sample with this id in the store.
     #[error("sample {id} not found: add it with `vcfq sample add {id} VCF`")]
-    SampleNotFound { id: String },
+    SampleNotFound {
+        /// The sample id.
+        id: String,
+    },
     /// The stored sample's VCF has gone away (moved, archived).
     #[error("the sample's VCF is not available: sample {id} was added from {}, which no longer exists; restore the file or add the sample again", vcf.display())]
-    SampleUnavailable { id: String, vcf: PathBuf },
+    SampleUnavailable {
+        /// The sample id.
+        id: String,
+        /// The VCF the sample was added from.
+        vcf: PathBuf,
+    },
     /// `vcfq sample add` for an id the store already has.
     #[error("sample {id} is already in the store (from {}); remove it first with `vcfq sample remove {id}`", vcf.display())]
-    SampleExists { id: String, vcf: PathBuf },
+    SampleExists {
+        /// The sample id.
+        id: String,
+        /// The VCF the stored sample was added from.
+        vcf: PathBuf,
+    },
     /// The store file cannot be read or written.
     #[error("sample store {}: {message}", path.display())]
-    Store { path: PathBuf, message: String },
+    Store {
+        /// The store directory.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// An I/O error outside any one file's content.
     #[error("{context}: {source}")]
     Io {
+        /// What vcfq was doing.
         context: String,
+        /// The operating system's error.
         source: std::io::Error,
     },
 }
@@ -117,6 +168,15 @@ impl Error {
             | ErrorKind::DbsnpMap { .. }
             | ErrorKind::Interrupted
             | ErrorKind::Store { .. } => ErrorClass::Internal,
+        }
+    }
+
+    /// The `vcfq` command's exit code: its class's, except 130 (128 + SIGINT, as shells
+    /// report a Ctrl-C) when the work was interrupted.
+    pub fn exit_code(&self) -> i32 {
+        match &*self.0 {
+            ErrorKind::Interrupted => 130,
+            _ => self.class().exit_code(),
         }
     }
 
@@ -189,6 +249,9 @@ mod tests {
         assert_eq!(no_map.class().http_status(), 400);
         assert!(no_map.to_string().contains("--dbsnp DIR"));
         assert!(no_map.to_string().contains("VCFQ_DBSNP"));
+        let interrupted: Error = ErrorKind::Interrupted.into();
+        assert_eq!(interrupted.exit_code(), 130);
+        assert_eq!(no_map.exit_code(), 2);
     }
 
     #[test]

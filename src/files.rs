@@ -1,10 +1,10 @@
-//! Opening the files vcfq reads whole or maps (indexes, maps, the store): only regular
-//! files. A FIFO or device planted under such a name would otherwise make `open` or
-//! `read` wait forever.
+//! Files as vcfq opens them: only regular files (a FIFO or device planted under an
+//! index's or a map's name would otherwise make `open` or `read` wait forever), and one
+//! notion of a file's identity, to notice that a file changed or was replaced.
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 /// Opens `path` for reading if it is a regular file; never waits for a writer.
@@ -31,6 +31,56 @@ pub(crate) fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// What says that a file is still the one seen before: its size, modification and
+/// change times (to the nanosecond) and inode. Any write to the file, or its
+/// replacement by another (a rename into place, a copy over it), changes one of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub(crate) struct FileIdentity {
+    pub size: u64,
+    pub modified: (i64, u32),
+    pub changed: (i64, u32),
+    pub inode: u64,
+}
+
+impl FileIdentity {
+    /// The identity of the file `metadata` describes.
+    pub fn of(metadata: &std::fs::Metadata) -> FileIdentity {
+        FileIdentity {
+            size: metadata.len(),
+            modified: (metadata.mtime(), metadata.mtime_nsec() as u32),
+            changed: (metadata.ctime(), metadata.ctime_nsec() as u32),
+            inode: metadata.ino(),
+        }
+    }
+
+    /// The identity of the file at `path` (links followed); `None` when there is none.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    pub fn of_path(path: &Path) -> Option<FileIdentity> {
+        std::fs::metadata(path)
+            .ok()
+            .map(|metadata| FileIdentity::of(&metadata))
+    }
+
+    /// Whole seconds of the modification time since the epoch (0 before it), as the
+    /// store records them.
+    pub fn modified_unix_seconds(&self) -> u64 {
+        u64::try_from(self.modified.0).unwrap_or(0)
+    }
+
+    /// The 40-byte form the position index records: size, modification time (seconds,
+    /// nanoseconds), change time (nanoseconds, seconds) and inode, little-endian.
+    pub fn to_bytes(self) -> [u8; 40] {
+        let mut bytes = [0u8; 40];
+        bytes[0..8].copy_from_slice(&self.size.to_le_bytes());
+        bytes[8..16].copy_from_slice(&self.modified.0.to_le_bytes());
+        bytes[16..20].copy_from_slice(&self.modified.1.to_le_bytes());
+        bytes[20..24].copy_from_slice(&self.changed.1.to_le_bytes());
+        bytes[24..32].copy_from_slice(&self.changed.0.to_le_bytes());
+        bytes[32..40].copy_from_slice(&self.inode.to_le_bytes());
+        bytes
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,5 +97,20 @@ mod tests {
         assert!(open_regular(dir.path()).is_err());
         std::fs::write(dir.path().join("file"), b"text").unwrap();
         assert_eq!(read_regular(&dir.path().join("file")).unwrap(), b"text");
+    }
+
+    #[test]
+    fn identity_changes_with_a_write_or_a_replacement() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("file");
+        std::fs::write(&path, b"one").unwrap();
+        let first = FileIdentity::of_path(&path).unwrap();
+        assert_eq!(first, FileIdentity::of_path(&path).unwrap());
+        assert_eq!(first.size, 3);
+        let other = dir.path().join("other");
+        std::fs::write(&other, b"one").unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        assert_ne!(first, FileIdentity::of_path(&path).unwrap());
+        assert!(FileIdentity::of_path(&dir.path().join("missing")).is_none());
     }
 }

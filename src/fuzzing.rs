@@ -167,7 +167,7 @@ pub fn vcf_records(dir: &Path, body: &[u8], map: Option<&Arc<RsidMap>>) {
     let path = dir.join("fuzz.vcf.gz");
     let _ = std::fs::remove_file(dir.join("fuzz.vcf.gz.tbi"));
     // The last input's position index may match this file's size and (coarse) times.
-    let _ = std::fs::remove_file(crate::blocks::index_path(&path));
+    let _ = std::fs::remove_file(crate::position_index::index_path(&path));
     if crate::index::write_indexed_vcf(&path, &text, false).is_err() {
         return;
     }
@@ -215,8 +215,8 @@ pub fn vcf_records(dir: &Path, body: &[u8], map: Option<&Arc<RsidMap>>) {
         answers.push(answer.map_err(|error| error.class()));
     }
     // Differential: through the position index the answers are the same.
-    let _ = std::fs::remove_file(crate::blocks::index_path(&path));
-    if crate::blocks::build(&path).is_err() {
+    let _ = std::fs::remove_file(crate::position_index::index_path(&path));
+    if crate::position_index::build(&path).is_err() {
         return;
     }
     let Ok(sample) = Sample::open(&path, &SampleOptions::default()) else {

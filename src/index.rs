@@ -27,18 +27,21 @@ pub struct VcfWriter {
 }
 
 impl VcfWriter {
+    /// Creates (or truncates) `path`.
     pub fn create(path: impl AsRef<Path>) -> Result<VcfWriter, Error> {
         let path = path.as_ref().to_path_buf();
         let inner = BgzfWriter::create(&path).map_err(|message| Error::corrupt(&path, message))?;
         Ok(VcfWriter { inner, path })
     }
 
+    /// Compresses and writes `bytes`.
     pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), Error> {
         self.inner
             .write_all(bytes)
             .map_err(|message| Error::corrupt(&self.path, message))
     }
 
+    /// Flushes, writes BGZF's end-of-file block and closes the file.
     pub fn finish(self) -> Result<(), Error> {
         self.inner
             .finish()
@@ -54,7 +57,7 @@ impl VcfWriter {
 pub fn write_position_index(vcf: impl AsRef<Path>) -> Result<crate::IndexSummary, Error> {
     let vcf = vcf.as_ref();
     crate::Sample::open(vcf, &crate::SampleOptions::default())?;
-    crate::blocks::build(vcf).map_err(|message| Error::corrupt(vcf, message))
+    crate::position_index::build(vcf).map_err(|message| Error::corrupt(vcf, message))
 }
 
 /// Indexes a bgzipped, position-sorted VCF: `path.tbi`, or `path.csi` when `csi` is set.

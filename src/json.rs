@@ -3,8 +3,19 @@
 //! text, and floats in Python's `repr` form.
 
 use crate::record::RecordColumns;
-use crate::request::Rsid;
-use crate::response::Schema;
+use crate::types::Rsid;
+
+/// Which published record shape to answer in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Schema {
+    /// The documentation page's shape (the default).
+    #[default]
+    Docs,
+    /// The published OpenAPI schema's shape: `genotype_confidence` in each record and
+    /// `next`/`previous` links in `meta`.
+    Openapi,
+}
 
 /// Bytes that a JSON string cannot hold as they are, plus 0xE2, the lead byte of
 /// U+2028 and U+2029, which Django REST framework escapes too.

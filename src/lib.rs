@@ -17,39 +17,50 @@
 //! With a dbSNP map (built once by `vcfq dbsnp build`), rsID queries and the `rsid`
 //! field work too: set `ResponseOptions::dbsnp` to an opened [`RsidMap`].
 //!
-//! Modules, one concern each: [`request`] and [`querystring`] (parsing and validation),
-//! `tabix` (the only code that touches htslib), `blocks` (the position index and vcfq's
-//! own block reader), `vcf` (sample requirements and header),
-//! `record` and `json` (record -> bytes), [`response`] (envelope and paging links),
-//! [`engine`] (the query engine tying them together), [`dbsnp`] (the rsID map: build,
-//! open, look up), [`store`] (samples by UUID), [`server`] (`vcfq serve`), [`parity`]
-//! (`vcfq parity`), [`index`] (writing bgzipped, indexed VCFs).
+//! The path of one request: [`request`] (with [`querystring`]) parses and validates it;
+//! [`engine`] finds the records, through `position_index` (vcfq's own memory-mapped index
+//! and block reader, over `bgzf`) or `tabix` (the only code that touches htslib), with
+//! the sample requirements checked by `vcf` when the sample opens; `record` splits each
+//! line, `json` writes it, and [`response`] wraps the page in its envelope. [`types`]
+//! holds the shared domain types, [`dbsnp`] the rsID map, [`store`] the samples by UUID,
+//! [`index`] the writers of indexed VCFs, [`error`] every failure and its class, and
+//! `server` (feature `server`) the HTTP mirror. `docs/architecture.md` draws the same
+//! map.
+//!
+//! Cargo features: `server` (`vcfq serve`'s HTTP layer: tokio, axum, hyper), `cli` (the
+//! `vcfq` binary: clap, indicatif, and `server`), `synth` (the `vcfq-synth` data
+//! generator), `fuzzing` (the fuzz entry points). With `default-features = false` the
+//! library is the query engine alone.
 
-mod blocks;
-pub mod contig;
+#![warn(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+mod bgzf;
 pub mod dbsnp;
 pub mod engine;
 pub mod error;
 mod files;
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod index;
 mod json;
-pub mod parity;
-pub mod pretty;
+mod position_index;
 pub mod querystring;
 mod record;
 pub mod request;
 pub mod response;
+#[cfg(feature = "server")]
 pub mod server;
 pub mod store;
 mod tabix;
+pub mod types;
 mod vcf;
 
-pub use blocks::IndexSummary;
-pub use contig::Contig;
 pub use dbsnp::RsidMap;
 pub use engine::{Sample, SampleOptions};
 pub use error::{Error, ErrorClass, ErrorKind};
-pub use request::{Paging, Position, Query, Request, RequestError, Rsid};
+pub use position_index::IndexSummary;
+pub use request::{Paging, Query, Request, RequestError};
 pub use response::{ResponseOptions, Schema};
+pub use types::{Contig, Position, Rsid};

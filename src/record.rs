@@ -25,20 +25,12 @@ pub(crate) fn chromosome_and_position(line: &[u8]) -> Result<(&[u8], u64), Strin
 }
 
 fn parse_position(text: &[u8]) -> Result<u64, String> {
-    let invalid = || {
+    crate::types::parse_digits(text).ok_or_else(|| {
         format!(
             "POS {:?} is not a positive integer",
             String::from_utf8_lossy(text)
         )
-    };
-    if text.is_empty() || text.len() > 20 || !text.iter().all(u8::is_ascii_digit) {
-        return Err(invalid());
-    }
-    text.iter()
-        .try_fold(0u64, |value, &digit| {
-            value.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
-        })
-        .ok_or_else(invalid)
+    })
 }
 
 /// Where the pieces of `bytes` split at `separator` lie, as `slice::split` would cut them.

@@ -1,117 +1,38 @@
 //! Requests: one sample question in exactly one query mode (point, range or rsID list),
-//! plus paging. Parsed from query-string pairs, validated per CONTRACT section 1.
+//! plus paging. Parsed from query-string pairs and validated as `docs/parity.md` says.
 
-use std::fmt;
-
-use crate::contig::Contig;
 use crate::querystring::{parse_pairs, python_int};
+use crate::types::{parse_digits, Contig, Position, Rsid};
 
 /// The widest range a request may span (`end_position - start_position`).
 pub const MAX_RANGE_SPAN: u64 = 100_000;
 /// The most rsIDs one request may name.
 pub const MAX_RSIDS: usize = 50;
 
-/// A 1-based position on a contig, like VCF POS. Never 0, so a 0-based value cannot pass
-/// for one; [`fetch_interval`] is the one conversion to htslib's 0-based coordinates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Position(u64);
-
-impl Position {
-    /// `None` for 0.
-    pub fn new(one_based: u64) -> Option<Position> {
-        (one_based >= 1).then_some(Position(one_based))
-    }
-
-    /// The 1-based value.
-    pub fn get(self) -> u64 {
-        self.0
-    }
-}
-
-impl fmt::Display for Position {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// The 0-based, half-open interval `[start - 1, end)` that htslib's fetch takes for the
-/// 1-based inclusive positions `start..=end`.
-pub(crate) fn fetch_interval(start_position: Position, end_position: Position) -> (i64, i64) {
-    let to_i64 = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
-    (to_i64(start_position.get() - 1), to_i64(end_position.get()))
-}
-
-/// A dbSNP reference SNP id, `rs` followed by its number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Rsid(u64);
-
-impl Rsid {
-    /// The rs number.
-    pub fn number(self) -> u64 {
-        self.0
-    }
-
-    /// An rsID from its number; `None` for 0.
-    pub fn from_number(number: u64) -> Option<Rsid> {
-        (number >= 1).then_some(Rsid(number))
-    }
-
-    /// Parses a request token: `rs`/`RS`/`Rs` then 1 to 18 digits, no leading zero.
-    pub fn parse_request_token(token: &str) -> Option<Rsid> {
-        let prefix = token.get(..2)?;
-        let digits = &token[2..];
-        let valid = prefix.eq_ignore_ascii_case("rs")
-            && (1..=18).contains(&digits.len())
-            && digits.bytes().all(|b| b.is_ascii_digit())
-            && !digits.starts_with('0');
-        valid
-            .then(|| Rsid(digits.parse().unwrap_or(0)))
-            .filter(|rsid| rsid.0 != 0)
-    }
-
-    /// Parses a VCF ID token exactly: lowercase `rs` then digits (`rs429358`).
-    pub fn parse_vcf_token(token: &[u8]) -> Option<Rsid> {
-        Rsid::from_digits(token.strip_prefix(b"rs")?)
-    }
-
-    /// An rsID from its number's ASCII digits (1 to 18 of them, so it always fits).
-    pub(crate) fn from_digits(digits: &[u8]) -> Option<Rsid> {
-        if digits.is_empty() || digits.len() > 18 {
-            return None;
-        }
-        let mut number = 0u64;
-        for &digit in digits {
-            if !digit.is_ascii_digit() {
-                return None;
-            }
-            number = number * 10 + u64::from(digit - b'0');
-        }
-        Rsid::from_number(number)
-    }
-}
-
-impl fmt::Display for Rsid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "rs{}", self.0)
-    }
-}
-
 /// The question asked, in one of the three modes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Query {
     /// Records whose POS is `position`.
     Point {
+        /// The contig.
         chromosome: &'static Contig,
+        /// The POS wanted.
         position: Position,
     },
     /// Records with `start_position <= POS <= end_position`.
     Range {
+        /// The contig.
         chromosome: &'static Contig,
+        /// The first POS wanted.
         start_position: Position,
+        /// The last POS wanted (at most `MAX_RANGE_SPAN` past the first).
         end_position: Position,
     },
     /// Records for these rsIDs, in this order (duplicates removed).
-    Rsid { rsids: Vec<Rsid> },
+    Rsid {
+        /// The rsIDs, 1 to `MAX_RSIDS` of them.
+        rsids: Vec<Rsid>,
+    },
 }
 
 /// Which page of the matching records to return.
@@ -127,7 +48,9 @@ pub struct Paging {
 /// (the `openapi` profile builds its `next`/`previous` links from them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
+    /// What is asked.
     pub query: Query,
+    /// Which page of the answer.
     pub paging: Paging,
     parameters: Vec<(String, String)>,
 }
@@ -139,50 +62,89 @@ const MODES_ALLOWED: &str = "give exactly one query mode: chromosome + position 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RequestError {
     #[error("no query given: {MODES_ALLOWED}")]
+    /// No query parameters at all.
     NoQuery,
     #[error("parameters of more than one query mode given ({}): {MODES_ALLOWED}", .given.join(", "))]
-    MixedModes { given: Vec<&'static str> },
-    #[error("incomplete {mode} query: got {}, missing {}; {MODES_ALLOWED}", .given.join(", "), .missing.join(" and "))]
-    IncompleteMode {
-        mode: &'static str,
+    /// Parameters of two modes.
+    MixedModes {
+        /// The mode parameters given.
         given: Vec<&'static str>,
+    },
+    #[error("incomplete {mode} query: got {}, missing {}; {MODES_ALLOWED}", .given.join(", "), .missing.join(" and "))]
+    /// A mode's parameters in part.
+    IncompleteMode {
+        /// The mode the parameters given belong to.
+        mode: &'static str,
+        /// The mode parameters given.
+        given: Vec<&'static str>,
+        /// The ones the mode still needs.
         missing: Vec<&'static str>,
     },
     #[error(
         "invalid chromosome {given:?}: {}chromosome must be one of chr1..chr22, chrX, chrY, chrM (GRCh38 names with the chr prefix, case-sensitive)",
         .suggestion.map(|name| format!("did you mean {name:?}? ")).unwrap_or_default()
     )]
+    /// Not one of the 25 canonical contig names.
     Chromosome {
+        /// The name given.
         given: String,
+        /// The canonical name the user probably meant.
         suggestion: Option<&'static str>,
     },
     #[error("invalid {parameter} {given:?}: must be a base-10 integer >= 1 (digits only: no sign, decimal point or separators)")]
+    /// A position that is not a base-10 integer >= 1.
     NotAPosition {
+        /// `position`, `start_position` or `end_position`.
         parameter: &'static str,
+        /// The value given.
         given: String,
     },
     #[error(
         "invalid {parameter} {given}: beyond the end of {chromosome} (GRCh38 length {length})"
     )]
+    /// A position past the contig's GRCh38 end.
     BeyondContig {
+        /// `position`, `start_position` or `end_position`.
         parameter: &'static str,
+        /// The value given.
         given: String,
+        /// The contig's canonical name.
         chromosome: &'static str,
+        /// Its GRCh38 length.
         length: u64,
     },
     #[error("invalid range: start_position {start_position} is greater than end_position {end_position}")]
+    /// `start_position` after `end_position`.
     RangeReversed {
+        /// The start given.
         start_position: u64,
+        /// The end given.
         end_position: u64,
     },
     #[error("invalid range: end_position - start_position is {span} bp; the maximum is {MAX_RANGE_SPAN} bp")]
-    RangeTooWide { span: u64 },
+    /// A range wider than `MAX_RANGE_SPAN`.
+    RangeTooWide {
+        /// `end_position - start_position`.
+        span: u64,
+    },
     #[error("invalid rsid: {count} rsIDs given; the maximum is {MAX_RSIDS}")]
-    TooManyRsids { count: usize },
+    /// More than `MAX_RSIDS` rsIDs.
+    TooManyRsids {
+        /// How many were given.
+        count: usize,
+    },
     #[error("invalid rsid: empty entry at position {index} of the comma-separated list")]
-    EmptyRsid { index: usize },
+    /// An empty entry in the rsID list.
+    EmptyRsid {
+        /// Its 1-based place in the list.
+        index: usize,
+    },
     #[error("invalid rsid {given:?}: must be rs followed by 1 to 18 digits without leading zeros (e.g. rs429358)")]
-    InvalidRsid { given: String },
+    /// An entry that is not an rsID.
+    InvalidRsid {
+        /// The entry given.
+        given: String,
+    },
 }
 
 const MODE_PARAMETERS: [&str; 5] = [
@@ -350,7 +312,7 @@ fn parse_position(
         length: chromosome.length,
     };
     // Digits only, so the one parse failure left is overflow: far beyond any contig.
-    let value: u64 = given.parse().map_err(|_| beyond())?;
+    let value = parse_digits(given.as_bytes()).ok_or_else(beyond)?;
     let position = Position::new(value).ok_or_else(|| RequestError::NotAPosition {
         parameter,
         given: given.to_string(),
@@ -402,7 +364,7 @@ mod tests {
             request.query,
             Query::Point {
                 chromosome: chr19,
-                position: Position(44_908_684)
+                position: Position::new(44_908_684).unwrap()
             }
         );
         assert_eq!(request.paging, Paging::default());
@@ -414,8 +376,8 @@ mod tests {
             request.query,
             Query::Range {
                 chromosome: chr19,
-                start_position: Position(44_905_000),
-                end_position: Position(44_910_000)
+                start_position: Position::new(44_905_000).unwrap(),
+                end_position: Position::new(44_910_000).unwrap()
             }
         );
         assert_eq!(
@@ -627,26 +589,5 @@ mod tests {
         assert!(
             matches!(request.query, Query::Point { chromosome, .. } if chromosome.name == "chr19")
         );
-    }
-
-    #[test]
-    fn fetch_interval_is_zero_based_half_open() {
-        let one = Position::new(1).unwrap();
-        assert_eq!(fetch_interval(one, one), (0, 1));
-        let p = Position::new(44_908_684).unwrap();
-        assert_eq!(fetch_interval(p, p), (44_908_683, 44_908_684));
-        assert!(Position::new(0).is_none());
-    }
-
-    #[test]
-    fn vcf_rsid_tokens() {
-        assert_eq!(
-            Rsid::parse_vcf_token(b"rs429358").map(Rsid::number),
-            Some(429_358)
-        );
-        assert_eq!(Rsid::parse_vcf_token(b"RS429358"), None);
-        assert_eq!(Rsid::parse_vcf_token(b"rs"), None);
-        assert_eq!(Rsid::parse_vcf_token(b"rs12a"), None);
-        assert_eq!(Rsid::parse_vcf_token(b"16:31087868:C:G"), None);
     }
 }

@@ -5,31 +5,9 @@
 use std::sync::Arc;
 
 use crate::dbsnp::RsidMap;
+pub use crate::json::Schema;
 use crate::querystring::{encode_sorted, parse_pairs};
 use crate::request::Paging;
-
-/// Which published shape to answer in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Schema {
-    /// The documentation page's shape (the default).
-    #[default]
-    Docs,
-    /// The published OpenAPI schema's shape: `genotype_confidence` in each record and
-    /// `next`/`previous` links in `meta`.
-    Openapi,
-}
-
-impl std::str::FromStr for Schema {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Schema, String> {
-        match text {
-            "docs" => Ok(Schema::Docs),
-            "openapi" => Ok(Schema::Openapi),
-            other => Err(format!("unknown schema {other:?}: use docs or openapi")),
-        }
-    }
-}
 
 /// The default base URL of `openapi` links when there is no request URL (the CLI).
 pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8080";
@@ -39,6 +17,7 @@ pub const API_PATH: &str = "/api/v2/sample-genomic-variants/";
 /// How to answer requests.
 #[derive(Debug, Clone)]
 pub struct ResponseOptions {
+    /// The record shape and envelope.
     pub schema: Schema,
     /// The request URL without its query (`http://host/api/v2/sample-genomic-variants/ID`);
     /// `openapi` links are this URL with the request's query parameters, re-encoded.

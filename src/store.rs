@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{Sample, SampleOptions};
 use crate::error::{Error, ErrorKind};
+use crate::files::FileIdentity;
 
 /// The store directory used when none is given (`--store`, `VCFQ_STORE`).
 pub const DEFAULT_STORE_DIR: &str = "vcfq-store";
@@ -52,6 +53,7 @@ impl SampleId {
         Ok(SampleId(text.to_ascii_lowercase()))
     }
 
+    /// The canonical (lowercase, hyphenated) text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -66,18 +68,23 @@ impl std::fmt::Display for SampleId {
 /// What the store records about a sample's VCF when it is added.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredSample {
+    /// The sample id.
     pub id: String,
     /// Absolute path of the VCF.
     pub vcf: PathBuf,
     /// Its index (`.tbi` or `.csi`).
     pub index: PathBuf,
+    /// The VCF's size when added.
     pub size: u64,
+    /// Its modification time when added.
     pub modified_unix_seconds: u64,
+    /// Its index's modification time when added.
     pub index_modified_unix_seconds: u64,
     /// How the VCF names contigs: `chr`, `bare`, `refseq`, `mixed`, or `none`.
     pub contig_naming: String,
     /// The sample column that fills `genotype` (the first when `None`).
     pub vcf_sample: Option<String>,
+    /// When it was added.
     pub added_unix_seconds: u64,
 }
 
@@ -91,6 +98,7 @@ struct StoreFile {
 /// One requirement that changed since a sample was added, as `vcfq sample check` says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckResult {
+    /// The sample id.
     pub id: String,
     /// `None` when every requirement holds; else what fails.
     pub problem: Option<String>,
@@ -120,10 +128,12 @@ impl Drop for Lock {
 }
 
 impl Store {
+    /// The store in `dir` (created by the first `add`).
     pub fn new(dir: impl Into<PathBuf>) -> Store {
         Store { dir: dir.into() }
     }
 
+    /// The store directory.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -216,7 +226,7 @@ impl Store {
         Ok(())
     }
 
-    /// Checks the VCF (CONTRACT section 6) and records it under `id`.
+    /// Checks the VCF (`docs/parity.md`, "Samples") and records it under `id`.
     pub fn add(
         &self,
         id: &SampleId,
@@ -258,6 +268,7 @@ impl Store {
         Ok(removed)
     }
 
+    /// Every stored sample, by id.
     pub fn list(&self) -> Result<Vec<StoredSample>, Error> {
         if !self.dir.join(STORE_FILE).exists() {
             return Ok(Vec::new());
@@ -266,6 +277,7 @@ impl Store {
         Ok(self.read()?.samples.into_values().collect())
     }
 
+    /// The stored sample `id`; not found when the store has none.
     pub fn get(&self, id: &SampleId) -> Result<StoredSample, Error> {
         if !self.dir.join(STORE_FILE).exists() {
             return Err(ErrorKind::SampleNotFound { id: id.to_string() }.into());
@@ -358,18 +370,21 @@ fn describe(
     sample: &Sample,
     vcf_sample: Option<String>,
 ) -> Result<StoredSample, Error> {
-    let metadata = fs::metadata(vcf)
-        .map_err(|error| Error::io(format!("reading {}", vcf.display()), error))?;
-    let index_metadata = fs::metadata(sample.index_path())
-        .map_err(|error| Error::io(format!("reading {}", sample.index_path().display()), error))?;
+    let identity = |path: &Path| {
+        fs::metadata(path)
+            .map(|metadata| FileIdentity::of(&metadata))
+            .map_err(|error| Error::io(format!("reading {}", path.display()), error))
+    };
+    let vcf_identity = identity(vcf)?;
+    let index_identity = identity(sample.index_path())?;
     Ok(StoredSample {
         id: id.to_string(),
         vcf: vcf.to_path_buf(),
         index: fs::canonicalize(sample.index_path())
             .unwrap_or_else(|_| sample.index_path().to_path_buf()),
-        size: metadata.len(),
-        modified_unix_seconds: unix_seconds(metadata.modified()),
-        index_modified_unix_seconds: unix_seconds(index_metadata.modified()),
+        size: vcf_identity.size,
+        modified_unix_seconds: vcf_identity.modified_unix_seconds(),
+        index_modified_unix_seconds: index_identity.modified_unix_seconds(),
         contig_naming: sample.contig_naming().to_string(),
         vcf_sample,
         added_unix_seconds: unix_seconds(Ok(SystemTime::now())),

@@ -50,6 +50,8 @@ fn quiet_htslib() {
     static QUIET: Once = Once::new();
     // A library never prints: htslib's own messages would go to stderr; vcfq's errors
     // say what failed instead.
+    // SAFETY: sets htslib's global log level, a plain integer; `Once` makes the call
+    // happen once, before any other htslib call of this process's vcfq.
     QUIET.call_once(|| unsafe { hts::hts_set_log_level(hts::htsLogLevel_HTS_LOG_OFF) });
 }
 
@@ -192,11 +194,11 @@ impl TabixReader {
                     .then(|| (*(*iterator).off).u >> 16)
             };
             if let Some(offset) = first {
-                let mut magic = [0u8; 4];
+                let mut header = [0u8; crate::bgzf::HEADER_SIZE];
                 let is_block = offset < self.data_size
-                    && std::os::unix::fs::FileExt::read_exact_at(&self.data, &mut magic, offset)
+                    && std::os::unix::fs::FileExt::read_exact_at(&self.data, &mut header, offset)
                         .is_ok()
-                    && magic == [0x1f, 0x8b, 8, 4];
+                    && crate::bgzf::block_size(&header).is_some();
                 if !is_block {
                     self.drop_iterator();
                     return Err(FetchError::IndexMismatch { offset });

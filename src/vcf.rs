@@ -1,4 +1,4 @@
-//! Opening a sample's VCF: the requirements of CONTRACT section 6 (bgzip, a fresh index
+//! Opening a sample's VCF: the sample requirements of `docs/parity.md` (bgzip, a fresh index
 //! that opens and belongs to the file, GRCh38 contig lengths), checked with plain file
 //! I/O before htslib sees anything, and the header facts a query needs.
 
@@ -7,11 +7,12 @@ use std::io::{ErrorKind as IoErrorKind, Read};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use crate::contig::Contig;
 use crate::error::{Error, ErrorKind};
+use crate::types::Contig;
 use std::sync::Arc;
 
-use crate::blocks::{BlockReader, PositionIndex};
+use crate::bgzf;
+use crate::position_index::{BlockReader, PositionIndex};
 use crate::tabix::{FetchError, TabixReader};
 
 /// What opening a VCF established.
@@ -53,10 +54,11 @@ pub(crate) fn open_vcf(path: &Path, vcf_sample: Option<&str>) -> Result<OpenedVc
 
     // The position index (when it matches the file) saves loading the tabix index and
     // holds the header; otherwise htslib reads both.
-    let (positions, position_index_note) = match crate::blocks::open_or_explain(path, &metadata) {
-        Ok(index) => (Some(Arc::new(index)), None),
-        Err(note) => (None, note),
-    };
+    let (positions, position_index_note) =
+        match crate::position_index::open_or_explain(path, &metadata) {
+            Ok(index) => (Some(Arc::new(index)), None),
+            Err(note) => (None, note),
+        };
     let mut sequence_ids: Vec<Vec<(i32, Vec<u8>)>> = vec![Vec::new(); Contig::all().len()];
     let (reader, samples) = match &positions {
         Some(index) => {
@@ -158,12 +160,12 @@ impl Reader {
         path: &Path,
         index_path: &Path,
         id: i32,
-        start: crate::request::Position,
-        end: crate::request::Position,
+        start: crate::types::Position,
+        end: crate::types::Position,
     ) -> Result<(), Error> {
         match self {
             Reader::Tabix(reader) => {
-                let (fetch_start, fetch_end) = crate::request::fetch_interval(start, end);
+                let (fetch_start, fetch_end) = crate::types::fetch_interval(start, end);
                 reader
                     .fetch(id, fetch_start, fetch_end)
                     .map_err(|error| match error {
@@ -193,7 +195,7 @@ impl Reader {
 
 /// BGZF is gzip with an extra field `BC`; plain gzip cannot be indexed by tabix.
 fn check_bgzf(path: &Path) -> Result<(), Error> {
-    let mut head = [0u8; 18];
+    let mut head = [0u8; bgzf::HEADER_SIZE];
     let mut file = crate::files::open_regular(path)
         .map_err(|error| Error::io(format!("opening {}", path.display()), error))?;
     let mut filled = 0;
@@ -205,15 +207,13 @@ fn check_bgzf(path: &Path) -> Result<(), Error> {
             Err(error) => return Err(Error::io(format!("reading {}", path.display()), error)),
         }
     }
-    if filled < 2 || head[..2] != [0x1f, 0x8b] {
+    if !bgzf::is_gzip(&head[..filled]) {
         return Err(Error::requirement(
             path,
             "is not bgzip-compressed: compress it with `bgzip FILE` and index the result with `tabix -p vcf FILE.gz`",
         ));
     }
-    let is_bgzf =
-        filled == 18 && head[2] == 8 && head[3] & 4 != 0 && head[12] == b'B' && head[13] == b'C';
-    if !is_bgzf {
+    if bgzf::block_size(&head[..filled]).is_none() {
         return Err(Error::requirement(
             path,
             "is gzip-compressed but not with bgzip (BGZF), so it cannot be indexed: recompress it with \

@@ -1,4 +1,4 @@
-//! Every validation rule of CONTRACT section 1 through the CLI: exit code 2, a message
+//! Every validation rule of `docs/parity.md` ("The request") through the CLI: exit code 2, a message
 //! that says what was wrong, and nothing on stdout.
 
 use crate::util::{assert_fails, query, run, testdata};

@@ -1,4 +1,4 @@
-//! Sample requirements (CONTRACT section 6) and file faults: each is a clear error with
+//! Sample requirements (`docs/parity.md`, "Samples") and file faults: each is a clear error with
 //! the contract's exit code and nothing on stdout; valid variants are answered.
 
 use std::time::{Duration, SystemTime};

@@ -23,9 +23,9 @@ use super::{
     rsid_key, FileInfo, Locus, MapCounts, MapMetadata, SourceInfo, ALLELES_FILE, ALLELES_TABLE,
     FORMAT_NAME, FORMAT_VERSION, MERGED_FILE, META_FILE, RSIDS_FILE, RSIDS_TABLE,
 };
-use crate::contig::Contig;
 use crate::error::{Error, ErrorKind};
-use crate::request::Rsid;
+use crate::types::Contig;
+use crate::types::{parse_digits, rsids_in_id_column, Rsid};
 use crate::vcf::non_grch38_contig;
 
 /// How to build a map.
@@ -46,6 +46,8 @@ pub struct BuildOptions {
 }
 
 impl BuildOptions {
+    /// Options to build a map of `source` into `out` with the defaults: no merge history,
+    /// 3 GiB to sort in, a parser thread per core.
     pub fn new(source: impl Into<PathBuf>, out: impl Into<PathBuf>) -> BuildOptions {
         BuildOptions {
             source: source.into(),
@@ -74,10 +76,13 @@ pub enum BuildPhase {
 /// A progress report, sent often; the caller decides how often to show it.
 #[derive(Debug, Clone)]
 pub struct BuildProgress {
+    /// What the build is doing.
     pub phase: BuildPhase,
+    /// Data rows parsed so far.
     pub rows_read: u64,
     /// Bytes of the source file read so far (compressed bytes for a compressed source).
     pub source_bytes_read: u64,
+    /// The source's size in bytes (0 when unknown).
     pub source_bytes_total: u64,
     /// Keys written in the current writing phase.
     pub keys_written: u64,
@@ -86,11 +91,13 @@ pub struct BuildProgress {
 /// What a finished build did.
 #[derive(Debug, Clone)]
 pub struct BuildSummary {
+    /// The map's metadata, as `meta.json` holds it.
     pub metadata: MapMetadata,
     /// Total size of the map's files.
     pub map_bytes: u64,
     /// Bytes written to temporary sort runs (0 when everything fit in memory).
     pub spilled_bytes: u64,
+    /// The build's wall time.
     pub seconds: f64,
 }
 
@@ -137,7 +144,7 @@ impl<R: Read> Read for CountingReader<R> {
 /// A writer that keeps the size and CRC-32 of what passes through, for meta.json.
 struct ChecksumWriter {
     inner: BufWriter<File>,
-    hasher: crc32fast::Hasher,
+    hasher: libdeflater::Crc,
     size: u64,
 }
 
@@ -146,7 +153,7 @@ impl ChecksumWriter {
         let file = File::create(path).map_err(|error| io_error("creating", path, error))?;
         Ok(ChecksumWriter {
             inner: BufWriter::with_capacity(1 << 20, file),
-            hasher: crc32fast::Hasher::new(),
+            hasher: libdeflater::Crc::new(),
             size: 0,
         })
     }
@@ -161,7 +168,7 @@ impl ChecksumWriter {
             .map_err(|error| io_error("syncing", path, error))?;
         Ok(FileInfo {
             size: self.size,
-            crc32: self.hasher.finalize(),
+            crc32: self.hasher.sum(),
         })
     }
 }
@@ -230,9 +237,8 @@ pub(crate) fn parse_dbsnp_line<'a>(
         return Ok(DbsnpLine::OtherContig(chromosome));
     };
     let position_text = next("POS")?;
-    // Up to 18 digits always fit in a u64, and no contig is that long anyway.
-    let position = Rsid::from_digits(position_text)
-        .map(Rsid::number)
+    let position = parse_digits(position_text)
+        .filter(|&position| position >= 1)
         .ok_or_else(|| {
             format!(
                 "POS {:?} is not a positive integer",
@@ -265,9 +271,7 @@ pub(crate) fn parse_dbsnp_line<'a>(
 /// The rs numbers of a row: every `rs<digits>` token of the ID column, or, when the ID
 /// column has none (dbSNP releases that blank it), INFO `RS=<digits>`.
 pub(crate) fn row_rs_numbers<'a>(id: &'a [u8], info: &'a [u8]) -> impl Iterator<Item = u64> + 'a {
-    let from_id = id
-        .split(|&b| b == b';')
-        .filter_map(|token| Rsid::parse_vcf_token(token).map(Rsid::number));
+    let from_id = rsids_in_id_column(id).map(Rsid::number);
     let mut from_info = None;
     if from_id.clone().next().is_none() {
         from_info = info
@@ -477,7 +481,7 @@ pub fn build_map(
     // Read: one thread decompresses and cuts whole-line chunks; parser threads sort.
     let bytes_read = Arc::new(AtomicU64::new(0));
     let mut magic = [0u8; 2];
-    let compressed = (&source_file).read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
+    let compressed = (&source_file).read_exact(&mut magic).is_ok() && crate::bgzf::is_gzip(&magic);
     let source_file = File::open(source).map_err(|error| io_error("opening", source, error))?;
     let counted = CountingReader {
         inner: source_file,

@@ -20,9 +20,9 @@ use std::path::{Path, PathBuf};
 use memmap2::Mmap;
 use serde::{Deserialize, Serialize};
 
-use crate::contig::Contig;
 use crate::error::{Error, ErrorKind};
-use crate::request::{Position, Rsid};
+use crate::types::Contig;
+use crate::types::{Position, Rsid};
 use format::{
     allele_bucket_key, bucket_body, decode_allele_entry, position_from_bucket, position_low_bits,
     rsid_bucket_key, rsid_entries, rsid_from_bucket, rsid_loci, TABLE_MAGIC,
@@ -32,6 +32,7 @@ pub use ingest::{build_map, BuildOptions, BuildPhase, BuildProgress, BuildSummar
 
 /// The format this version of vcfq writes and reads.
 pub const FORMAT_NAME: &str = "vcfq-dbsnp-map";
+/// The map format's version; a map of another version is refused with what to run.
 pub const FORMAT_VERSION: u32 = 1;
 
 pub(crate) const META_FILE: &str = "meta.json";
@@ -44,7 +45,9 @@ pub(crate) const MERGED_FILE: &str = "merged.fst";
 /// A dbSNP locus: where an rsID is on GRCh38.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Locus {
+    /// The contig.
     pub chromosome: &'static Contig,
+    /// The POS dbSNP gives.
     pub position: Position,
 }
 
@@ -90,7 +93,9 @@ pub(crate) fn rsid_key(rs: u64) -> [u8; 8] {
 /// What `meta.json` records about a map.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MapMetadata {
+    /// `vcfq-dbsnp-map`.
     pub format: String,
+    /// [`FORMAT_VERSION`] when written.
     pub format_version: u32,
     /// The dbSNP VCF it was built from.
     pub source: SourceInfo,
@@ -98,23 +103,31 @@ pub struct MapMetadata {
     pub dbsnp_build: Option<String>,
     /// `##reference` of the source, e.g. `GRCh38.p7`.
     pub reference: Option<String>,
+    /// What the build counted.
     pub counts: MapCounts,
     /// Canonical contig names by the ordinal used in keys.
     pub contigs: Vec<String>,
+    /// When the map was written.
     pub built_at_unix_seconds: u64,
+    /// How long the build took.
     pub build_seconds: f64,
     /// Size and CRC-32 of every data file, for `vcfq dbsnp check`.
     pub files: BTreeMap<String, FileInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The files a map was built from.
 pub struct SourceInfo {
+    /// The dbSNP VCF's absolute path.
     pub path: String,
+    /// Its size in bytes.
     pub size: u64,
+    /// The merge history's absolute path, if one was given.
     pub merged_path: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What a build counted, in `meta.json` and the build's summary.
 pub struct MapCounts {
     /// Data lines read from the source.
     pub rows_read: u64,
@@ -130,6 +143,7 @@ pub struct MapCounts {
     pub allele_keys: u64,
     /// Buckets (fst keys) of the rsID and allele tables.
     pub rsid_buckets: u64,
+    /// Buckets of the allele table.
     pub allele_buckets: u64,
     /// Retired rsIDs that resolve to a current one.
     pub merged: u64,
@@ -140,8 +154,11 @@ pub struct MapCounts {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One file of a map, as `meta.json` records it for `vcfq dbsnp check`.
 pub struct FileInfo {
+    /// Its size in bytes.
     pub size: u64,
+    /// The CRC-32 of its bytes.
     pub crc32: u32,
 }
 
@@ -168,9 +185,13 @@ impl std::fmt::Debug for RsidMap {
 /// What `vcfq dbsnp check` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckReport {
+    /// Files read whole and checked against their CRC-32.
     pub files_checked: usize,
+    /// Bytes read.
     pub bytes_checked: u64,
+    /// rsIDs found by walking the rsID table.
     pub rsids: u64,
+    /// Allele keys found by walking the allele table.
     pub allele_keys: u64,
 }
 
@@ -399,7 +420,7 @@ impl RsidMap {
         })
     }
 
-    /// The `rsid` field for a record without an rsID in its ID column (CONTRACT section 4,
+    /// The `rsid` field for a record without an rsID in its ID column (`docs/parity.md`, "The rsid field";
     /// step 2): the rsID of the first ALT that has one (the smallest if dbSNP gives several).
     pub fn rsid_for_record<'a>(
         &self,
@@ -427,7 +448,7 @@ impl RsidMap {
         for (name, info) in &self.metadata.files {
             let data = crate::files::read_regular(&self.dir.join(name))
                 .map_err(|error| map_error(&self.dir, format!("cannot read {name}: {error}")))?;
-            let crc = crc32fast::hash(&data);
+            let crc = crate::bgzf::crc32(&data);
             if data.len() as u64 != info.size || crc != info.crc32 {
                 return Err(map_error(&self.dir, format!("{name} does not match its checksum in meta.json: the file is damaged; {REBUILD}")));
             }

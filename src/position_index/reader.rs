@@ -1,76 +1,22 @@
-//! The position index (`VCF.vcfqidx`, written by `vcfq index` and `vcfq sample add`) and
-//! the block reader that answers from it without htslib.
-//!
-//! A tabix index must be parsed whole before the first query (25 ms for a genome-wide
-//! file) and points a query at the start of a 16 kb window, often one block before the
-//! records wanted. The position index is memory-mapped (opening costs microseconds) and
-//! says, for every BGZF block and every sequence with a line starting in it, and at
-//! checkpoints every 4 KiB of inflated data within a block, the POS and offset of the
-//! first line starting there and the CRC-32 of the block's inflated bytes before it.
-//!
-//! A query reads from the last entry before its window, one block for nearly every point
-//! query, and scans at most 4 KiB of lines to reach it. When a later checkpoint of the
-//! same block starts past the window, only the block's bytes before that checkpoint are
-//! inflated (half a block on average instead of all of it) and checked against the
-//! checkpoint's CRC-32, so every byte vcfq reads is checked as htslib checks whole blocks;
-//! a window that reaches a block's end inflates the whole block and checks the block's own
-//! CRC-32. The tabix index stays the source of truth: the position index is used only
-//! when it matches the VCF's size, modification and change times to the nanosecond and
-//! inode, and its own checksum, and vcfq falls back to tabix otherwise.
-//!
-//! Layout (little-endian): magic `VCFQPIX2`; the VCF's identity (40 bytes: size, mtime,
-//! ctime, inode; see `identity`); header length (u64) and the header text; sequence
-//! count (u32), then per sequence its name length (u16), name, first entry (u32), entry
-//! count (u32) and the CRC-32 of its entries (u32); zero padding to 8 bytes; entries of
-//! 20 bytes: block offset (u64), POS of the first line (u32), that line's offset in the
-//! inflated block (u16), block size - 1 (u16), CRC-32 of the inflated block before that
-//! line (u32); a CRC-32 of everything before the entries (u32).
-//!
-//! Opening checks everything but the entries (microseconds: no page of entries is read);
-//! a sequence's entries are checked against their CRC-32 the first time a query reads
-//! that sequence (a few to a few hundred kilobytes), once per opened index.
+//! Reading through the position index: the memory-mapped index ([`PositionIndex`]) and
+//! vcfq's own block reader over the VCF ([`BlockReader`]), which inflates only the
+//! blocks, or the parts of blocks, a query's window needs, and checks every byte it uses.
 
 use std::fs::File;
-use std::io::{BufReader, Read, Write};
 use std::ops::Range;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use memmap2::Mmap;
 
-/// The file name suffix: `sample.vcf.gz` -> `sample.vcf.gz.vcfqidx`.
-pub const SUFFIX: &str = ".vcfqidx";
-const MAGIC: &[u8; 8] = b"VCFQPIX2";
-/// Position indexes of earlier vcfq versions, recognised to say so.
-const OLDER_MAGIC: [&[u8; 8]; 1] = [b"VCFQPIX1"];
-const ENTRY_SIZE: usize = 20;
-/// A BGZF block holds at most 64 KiB, compressed or not.
-const MAX_BLOCK: usize = 65536;
-/// Inflated bytes between entries within a block (16 per full block).
-const CHECKPOINT: usize = 4 * 1024;
-/// The longest DEFLATE match: inflating into a buffer `MAX_MATCH` bytes longer than the
-/// bytes wanted, libdeflate writes at least the bytes wanted before it runs out of space
-/// (unless a stored block starts earlier: then the checkpoint's CRC-32 does not match
-/// and the whole block is inflated instead).
-const MAX_MATCH: usize = 258;
-
-/// Where the position index of `vcf` lives.
-pub fn index_path(vcf: &Path) -> PathBuf {
-    let mut name = vcf.as_os_str().to_os_string();
-    name.push(SUFFIX);
-    PathBuf::from(name)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Entry {
-    block: u64,
-    first_position: u32,
-    line_offset: u16,
-    block_size: u32,
-    /// CRC-32 of the inflated block's bytes before `line_offset`.
-    prefix_crc: u32,
-}
+use super::{
+    index_path, read_u16, read_u32, read_u64, Entry, ENTRY_SIZE, HEADER_LENGTH_AT, MAGIC,
+    MIN_FILE_SIZE, OLDER_MAGIC,
+};
+use crate::bgzf;
+use crate::files::FileIdentity;
+use crate::types::parse_digits;
 
 /// One sequence (CHROM) of the index.
 struct Sequence {
@@ -90,32 +36,6 @@ pub(crate) struct PositionIndex {
     sequences: Vec<Sequence>,
     entries: usize,
     path: PathBuf,
-}
-
-fn read_u16(bytes: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(bytes.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn read_u64(bytes: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
-}
-
-/// The VCF's identity as the index records it (40 bytes): size, modification time
-/// (seconds, nanoseconds), change time (nanoseconds, seconds) and inode. Any write to the
-/// file or replacement of it changes the change time.
-fn identity(metadata: &std::fs::Metadata) -> [u8; 40] {
-    let mut bytes = [0u8; 40];
-    bytes[0..8].copy_from_slice(&metadata.len().to_le_bytes());
-    bytes[8..16].copy_from_slice(&metadata.mtime().to_le_bytes());
-    bytes[16..20].copy_from_slice(&(metadata.mtime_nsec() as u32).to_le_bytes());
-    bytes[20..24].copy_from_slice(&(metadata.ctime_nsec() as u32).to_le_bytes());
-    bytes[24..32].copy_from_slice(&metadata.ctime().to_le_bytes());
-    bytes[32..40].copy_from_slice(&metadata.ino().to_le_bytes());
-    bytes
 }
 
 impl PositionIndex {
@@ -149,13 +69,14 @@ impl PositionIndex {
                 path.display()
             ));
         }
-        if bytes.len() < 64 || &bytes[..8] != MAGIC {
+        if bytes.len() < MIN_FILE_SIZE || &bytes[..8] != MAGIC {
             return Err(damaged());
         }
         let body = bytes.len() - 4;
         let parse = || -> Option<(Range<usize>, Vec<Sequence>, usize)> {
-            let header_length = usize::try_from(read_u64(bytes, 48)?).ok()?;
-            let header = 56..56usize.checked_add(header_length)?;
+            let header_length = usize::try_from(read_u64(bytes, HEADER_LENGTH_AT)?).ok()?;
+            let header_start = HEADER_LENGTH_AT + 8;
+            let header = header_start..header_start.checked_add(header_length)?;
             let mut at = header.end;
             let count = read_u32(bytes, at)? as usize;
             at += 4;
@@ -189,11 +110,11 @@ impl PositionIndex {
             if (body - entries) % ENTRY_SIZE != 0 || next != total {
                 return None;
             }
-            (read_u32(bytes, body)? == libdeflater::crc32(&bytes[..entries]))
+            (read_u32(bytes, body)? == bgzf::crc32(&bytes[..entries]))
                 .then_some((header, sequences, entries))
         };
         let (header, sequences, entries) = parse().ok_or_else(damaged)?;
-        if bytes[8..48] != identity(vcf_metadata) {
+        if bytes[8..HEADER_LENGTH_AT] != FileIdentity::of(vcf_metadata).to_bytes() {
             return Ok(None);
         }
         Ok(Some(PositionIndex {
@@ -232,7 +153,7 @@ impl PositionIndex {
             let bytes = self.map.get(
                 self.entries + range.start * ENTRY_SIZE..self.entries + range.end * ENTRY_SIZE,
             );
-            bytes.is_some_and(|bytes| libdeflater::crc32(bytes) == sequence.crc)
+            bytes.is_some_and(|bytes| bgzf::crc32(bytes) == sequence.crc)
         });
         if !intact {
             return Err(format!(
@@ -245,16 +166,15 @@ impl PositionIndex {
 
     fn entry(&self, index: usize) -> Entry {
         let at = self.entries + index * ENTRY_SIZE;
-        let bytes = &self.map[at..at + ENTRY_SIZE];
-        Entry {
-            block: u64::from_le_bytes(bytes[0..8].try_into().unwrap_or_default()),
-            first_position: u32::from_le_bytes(bytes[8..12].try_into().unwrap_or_default()),
-            line_offset: u16::from_le_bytes(bytes[12..14].try_into().unwrap_or_default()),
-            block_size: u32::from(u16::from_le_bytes(
-                bytes[14..16].try_into().unwrap_or_default(),
-            )) + 1,
-            prefix_crc: u32::from_le_bytes(bytes[16..20].try_into().unwrap_or_default()),
-        }
+        // Entries lie within the map: `open` checked that the sequences' entries are all
+        // of them, and every index passed here is within a sequence's.
+        Entry::decode(&self.map[at..at + ENTRY_SIZE]).unwrap_or(Entry {
+            block: 0,
+            first_position: 0,
+            line_offset: 0,
+            block_size: 0,
+            prefix_crc: 0,
+        })
     }
 
     /// Where to start reading sequence `id` for records with `start <= POS <= end`: the
@@ -294,25 +214,6 @@ impl PositionIndex {
     }
 }
 
-/// Opens the position index of `vcf` if it matches the file; otherwise says why one that
-/// exists is not used (`None` when there is none).
-pub(crate) fn open_or_explain(
-    vcf: &Path,
-    metadata: &std::fs::Metadata,
-) -> Result<PositionIndex, Option<String>> {
-    match PositionIndex::open(vcf, metadata) {
-        Ok(Some(index)) => Ok(index),
-        Ok(None) if index_path(vcf).exists() => Err(Some(format!(
-            "the position index {} does not match the VCF (the VCF changed after it was written, or it is another copy's), so queries load the tabix index; rebuild it with `vcfq index`",
-            index_path(vcf).display()
-        ))),
-        Ok(None) => Err(None),
-        Err(message) => Err(Some(format!(
-            "{message}; queries load the tabix index until then"
-        ))),
-    }
-}
-
 /// Reads one BGZF block at `offset` of `file` into `data`, inflated and checked: with
 /// `prefix` (a line offset in the block and the CRC-32 of the bytes before it) only those
 /// bytes when it can, else the whole block. Returns the block's total size and whether
@@ -334,28 +235,29 @@ fn read_block(
     }
     // With the size known (from the position index) one read takes the whole block;
     // otherwise the header says how much follows.
-    let hinted = size_hint.filter(|&size| (26..=MAX_BLOCK).contains(&size));
-    compressed.resize(hinted.unwrap_or(18), 0);
+    let hinted =
+        size_hint.filter(|&size| (bgzf::MIN_BLOCK_SIZE..=bgzf::MAX_BLOCK_SIZE).contains(&size));
+    compressed.resize(hinted.unwrap_or(bgzf::HEADER_SIZE), 0);
     file.read_exact_at(compressed, offset)
         .map_err(|_| CORRUPT.to_string())?;
-    if compressed[..4] != [0x1f, 0x8b, 8, 4] || compressed[12..14] != *b"BC" {
-        return Err(CORRUPT.to_string());
-    }
-    let size = usize::from(u16::from_le_bytes([compressed[16], compressed[17]])) + 1;
-    if size < 26 || hinted.is_some_and(|hinted| hinted != size) {
+    let size = bgzf::block_size(compressed).ok_or(CORRUPT)?;
+    if hinted.is_some_and(|hinted| hinted != size) {
         return Err(CORRUPT.to_string());
     }
     if hinted.is_none() {
         compressed.resize(size, 0);
-        file.read_exact_at(&mut compressed[18..], offset + 18)
-            .map_err(|_| CORRUPT.to_string())?;
+        file.read_exact_at(
+            &mut compressed[bgzf::HEADER_SIZE..],
+            offset + bgzf::HEADER_SIZE as u64,
+        )
+        .map_err(|_| CORRUPT.to_string())?;
     }
     if let Some((length, crc)) = prefix {
-        if inflate_prefix(compressed, length, crc, data, decompressor) {
+        if bgzf::inflate_prefix(compressed, length, crc, data, decompressor) {
             return Ok(Some((size, false)));
         }
     }
-    inflate_block(compressed, data, decompressor).ok_or_else(|| CORRUPT.to_string())?;
+    bgzf::inflate_block(compressed, data, decompressor).ok_or_else(|| CORRUPT.to_string())?;
     Ok(Some((size, true)))
 }
 
@@ -397,8 +299,8 @@ impl BlockReader {
             index,
             file,
             file_size,
-            compressed: Vec::with_capacity(MAX_BLOCK),
-            data: Vec::with_capacity(MAX_BLOCK),
+            compressed: Vec::with_capacity(bgzf::MAX_BLOCK_SIZE),
+            data: Vec::with_capacity(bgzf::MAX_BLOCK_SIZE),
             decompressor: libdeflater::Decompressor::new(),
             cursor: 0,
             next_block: 0,
@@ -491,7 +393,7 @@ impl BlockReader {
             let position = if same_sequence {
                 let rest = &line[name.len() + 1..];
                 let digits = rest.iter().position(|&b| b == b'\t').unwrap_or(rest.len());
-                parse_u64(&rest[..digits])
+                parse_digits(&rest[..digits])
             } else {
                 None
             };
@@ -515,7 +417,7 @@ impl BlockReader {
     #[allow(clippy::option_option)]
     fn next_raw_line(&mut self) -> Result<Option<Option<Range<usize>>>, String> {
         loop {
-            if let Some(newline) = memchr(&self.data[self.cursor..]) {
+            if let Some(newline) = memchr::memchr(b'\n', &self.data[self.cursor..]) {
                 let line = self.cursor..self.cursor + newline;
                 self.cursor += newline + 1;
                 if self.carry.is_empty() {
@@ -544,328 +446,11 @@ impl BlockReader {
     }
 }
 
-/// ASCII digits as a number (no sign, no spaces), as POS is written.
-fn parse_u64(text: &[u8]) -> Option<u64> {
-    if text.is_empty() || text.len() > 19 {
-        return None;
-    }
-    text.iter().try_fold(0u64, |value, &byte| {
-        byte.is_ascii_digit()
-            .then(|| value * 10 + u64::from(byte - b'0'))
-    })
-}
-
-fn memchr(bytes: &[u8]) -> Option<usize> {
-    memchr::memchr(b'\n', bytes)
-}
-
-/// Inflates the first `length` bytes of the BGZF block in `compressed` (whole, header
-/// included) into `data` and checks them against `crc`. `false` when it cannot (the block
-/// is not much longer, a stored DEFLATE block comes first, damaged data): the caller then
-/// inflates the whole block, which says whether the block is damaged.
-fn inflate_prefix(
-    compressed: &[u8],
-    length: usize,
-    crc: u32,
-    data: &mut Vec<u8>,
-    decompressor: &mut libdeflater::Decompressor,
-) -> bool {
-    let Some(trailer) = compressed.len().checked_sub(8) else {
-        return false;
-    };
-    let inflated = compressed
-        .get(trailer + 4..)
-        .and_then(|bytes| bytes.try_into().ok())
-        .map_or(0, u32::from_le_bytes);
-    let Some(deflated) = compressed.get(18..trailer) else {
-        return false;
-    };
-    if length + MAX_MATCH >= inflated as usize {
-        return false;
-    }
-    data.resize(length + MAX_MATCH, 0);
-    match decompressor.deflate_decompress(deflated, data) {
-        Err(libdeflater::DecompressionError::InsufficientSpace)
-            if libdeflater::crc32(&data[..length]) == crc =>
-        {
-            data.truncate(length);
-            true
-        }
-        _ => false,
-    }
-}
-
-/// Inflates the BGZF block in `compressed` (whole, header included) into `data` and
-/// checks its CRC-32 and size.
-fn inflate_block(
-    compressed: &[u8],
-    data: &mut Vec<u8>,
-    decompressor: &mut libdeflater::Decompressor,
-) -> Option<()> {
-    let trailer = compressed.len().checked_sub(8)?;
-    let crc = u32::from_le_bytes(compressed.get(trailer..trailer + 4)?.try_into().ok()?);
-    let inflated = usize::try_from(u32::from_le_bytes(
-        compressed.get(trailer + 4..)?.try_into().ok()?,
-    ))
-    .ok()?;
-    if inflated > MAX_BLOCK {
-        return None;
-    }
-    data.resize(inflated, 0);
-    let written = decompressor
-        .deflate_decompress(compressed.get(18..trailer)?, data)
-        .ok()?;
-    (written == inflated && libdeflater::crc32(data) == crc).then_some(())
-}
-
-/// What `build` indexed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IndexSummary {
-    pub path: PathBuf,
-    pub records: u64,
-    pub blocks: u64,
-    pub entries: u64,
-    pub bytes: u64,
-}
-
-/// Where the line being read started: block offset, block size, offset in the block.
-type LineStart = (u64, u32, u16);
-
-struct Builder {
-    header: Vec<u8>,
-    in_header: bool,
-    sequences: Vec<(Vec<u8>, usize)>,
-    entries: Vec<Entry>,
-    last_position: u64,
-    records: u64,
-}
-
-impl Builder {
-    /// Takes one line; `Ok(Some(entry))` when it starts an entry, whose `prefix_crc` the
-    /// caller fills in.
-    fn line(&mut self, line: &[u8], start: LineStart) -> Result<Option<&mut Entry>, String> {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if self.in_header {
-            if line.first() == Some(&b'#') {
-                self.header.extend_from_slice(line);
-                self.header.push(b'\n');
-                return Ok(None);
-            }
-            self.in_header = false;
-        }
-        self.records += 1;
-        let record = self.records;
-        // htslib skips lines too short to index (it needs REF for a record's end), so
-        // tabix never returns them; a position index must not either. A VCF record has 8.
-        if memchr::memchr_iter(b'\t', line).take(7).count() < 7 {
-            return Err(format!(
-                "record {record} has fewer than 8 tab-separated columns: it is not a valid VCF record"
-            ));
-        }
-        // htslib's tabix reads a NUL byte as a column break (it cuts a CHROM there, and
-        // shifts REF and INFO, which set a record's end), so it files such a line
-        // elsewhere or not at all; the two indexes must agree.
-        if memchr::memchr(0, line).is_some() {
-            return Err(format!(
-                "record {record} contains a NUL byte: it is not a valid VCF record"
-            ));
-        }
-        let mut columns = line.splitn(3, |&b| b == b'\t');
-        let name = columns.next().unwrap_or_default();
-        // POS as the reader parses it: ASCII digits only (no sign, no spaces).
-        // A leading zero is refused: htslib reads such a POS as octal, so the tabix index
-        // would place the record elsewhere, and the two indexes must agree.
-        let position = columns
-            .next()
-            .filter(|text| text.len() == 1 || !text.starts_with(b"0"))
-            .and_then(parse_u64)
-            .and_then(|position| u32::try_from(position).ok())
-            .filter(|_| !name.is_empty() && !name.starts_with(b"#"))
-            .ok_or_else(|| {
-                format!("record {record} has no valid CHROM and POS (an empty, comment or malformed line)")
-            })?;
-        let new_sequence = self.sequences.last().is_none_or(|(last, _)| last != name);
-        if new_sequence {
-            if self.sequences.iter().any(|(seen, _)| seen == name) {
-                return Err(format!(
-                    "the records of {} are not together (record {record}): the VCF is not sorted; sort it with `bcftools sort`",
-                    String::from_utf8_lossy(name)
-                ));
-            }
-            self.sequences.push((name.to_vec(), self.entries.len()));
-        } else if u64::from(position) < self.last_position {
-            return Err(format!(
-                "record {record} ({}:{position}) comes after POS {}: the VCF is not sorted; sort it with `bcftools sort`",
-                String::from_utf8_lossy(name),
-                self.last_position
-            ));
-        }
-        self.last_position = u64::from(position);
-        let (block, block_size, line_offset) = start;
-        // An entry per block, and a checkpoint every CHECKPOINT bytes within it, so that a
-        // query scans at most that much of a block to reach its first line.
-        let due = self.entries.last().is_none_or(|last| {
-            last.block != block || usize::from(line_offset - last.line_offset) >= CHECKPOINT
-        });
-        if !(new_sequence || due) {
-            return Ok(None);
-        }
-        self.entries.push(Entry {
-            block,
-            first_position: position,
-            line_offset,
-            block_size,
-            prefix_crc: 0,
-        });
-        Ok(self.entries.last_mut())
-    }
-}
-
-/// Writes the position index of the bgzipped VCF `vcf` next to it (under a temporary
-/// name, then renamed into place). Reads and checks every block.
-pub fn build(vcf: &Path) -> Result<IndexSummary, String> {
-    let before = std::fs::metadata(vcf).map_err(|error| format!("cannot read it: {error}"))?;
-    let file = File::open(vcf).map_err(|error| format!("cannot open it: {error}"))?;
-    let mut input = BufReader::with_capacity(1 << 20, file);
-    let mut decompressor = libdeflater::Decompressor::new();
-    let (mut compressed, mut data) = (Vec::with_capacity(MAX_BLOCK), Vec::with_capacity(MAX_BLOCK));
-    let mut builder = Builder {
-        header: Vec::new(),
-        in_header: true,
-        sequences: Vec::new(),
-        entries: Vec::new(),
-        last_position: 0,
-        records: 0,
-    };
-    let mut partial: Vec<u8> = Vec::new();
-    // Where the line in `partial` started, and the CRC-32 of its block before it.
-    let mut partial_start: Option<(LineStart, u32)> = None;
-    let (mut offset, mut blocks) = (0u64, 0u64);
-    loop {
-        let corrupt = || {
-            format!("the compressed data is truncated or corrupt at byte {offset}; it is not a whole bgzipped (BGZF) file")
-        };
-        let mut head = [0u8; 18];
-        match input.read(&mut head[..1]) {
-            Ok(0) => break,
-            Ok(_) => input.read_exact(&mut head[1..]).map_err(|_| corrupt())?,
-            Err(error) => return Err(format!("cannot read it: {error}")),
-        }
-        if head[..4] != [0x1f, 0x8b, 8, 4] || head[12..14] != *b"BC" {
-            return Err(corrupt());
-        }
-        let size = usize::from(u16::from_le_bytes([head[16], head[17]])) + 1;
-        if size < 26 {
-            return Err(corrupt());
-        }
-        compressed.resize(size, 0);
-        compressed[..18].copy_from_slice(&head);
-        input
-            .read_exact(&mut compressed[18..])
-            .map_err(|_| corrupt())?;
-        inflate_block(&compressed, &mut data, &mut decompressor).ok_or_else(corrupt)?;
-        let block = offset;
-        offset += size as u64;
-        blocks += 1;
-        // The CRC-32 of the block's bytes before a line, for entries: one pass per block.
-        let mut hasher = crc32fast::Hasher::new();
-        let mut hashed = 0;
-        let mut prefix_crc = |to: usize| {
-            hasher.update(&data[hashed..to]);
-            hashed = to;
-            hasher.clone().finalize()
-        };
-        let mut at = 0;
-        while at < data.len() {
-            let here = (block, size as u32, at as u16);
-            match memchr(&data[at..]) {
-                Some(newline) => {
-                    if let Some((start, crc)) = partial_start.take() {
-                        partial.extend_from_slice(&data[at..at + newline]);
-                        if let Some(entry) = builder.line(&partial, start)? {
-                            entry.prefix_crc = crc;
-                        }
-                        partial.clear();
-                    } else if let Some(entry) = builder.line(&data[at..at + newline], here)? {
-                        entry.prefix_crc = prefix_crc(at);
-                    }
-                    at += newline + 1;
-                }
-                None => {
-                    partial.extend_from_slice(&data[at..]);
-                    if partial_start.is_none() {
-                        partial_start = Some((here, prefix_crc(at)));
-                    }
-                    at = data.len();
-                }
-            }
-        }
-    }
-    if let Some((start, crc)) = partial_start {
-        if let Some(entry) = builder.line(&partial.clone(), start)? {
-            entry.prefix_crc = crc;
-        }
-    }
-    let after = std::fs::metadata(vcf).map_err(|error| format!("cannot read it: {error}"))?;
-    if identity(&after) != identity(&before) {
-        return Err("the file changed while it was being indexed; index it again".to_string());
-    }
-    let mut out =
-        Vec::with_capacity(builder.header.len() + builder.entries.len() * ENTRY_SIZE + 4096);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&identity(&before));
-    out.extend_from_slice(&(builder.header.len() as u64).to_le_bytes());
-    out.extend_from_slice(&builder.header);
-    let mut entries = Vec::with_capacity(builder.entries.len() * ENTRY_SIZE);
-    for entry in &builder.entries {
-        entries.extend_from_slice(&entry.block.to_le_bytes());
-        entries.extend_from_slice(&entry.first_position.to_le_bytes());
-        entries.extend_from_slice(&entry.line_offset.to_le_bytes());
-        entries.extend_from_slice(&((entry.block_size - 1) as u16).to_le_bytes());
-        entries.extend_from_slice(&entry.prefix_crc.to_le_bytes());
-    }
-    out.extend_from_slice(&(builder.sequences.len() as u32).to_le_bytes());
-    for (i, (name, first)) in builder.sequences.iter().enumerate() {
-        let end = builder
-            .sequences
-            .get(i + 1)
-            .map_or(builder.entries.len(), |(_, next)| *next);
-        let length = u16::try_from(name.len()).map_err(|_| "a CHROM name is over 64 KiB long")?;
-        out.extend_from_slice(&length.to_le_bytes());
-        out.extend_from_slice(name);
-        out.extend_from_slice(&(*first as u32).to_le_bytes());
-        out.extend_from_slice(&((end - first) as u32).to_le_bytes());
-        let crc = libdeflater::crc32(&entries[first * ENTRY_SIZE..end * ENTRY_SIZE]);
-        out.extend_from_slice(&crc.to_le_bytes());
-    }
-    out.resize(out.len().next_multiple_of(8), 0);
-    let crc = libdeflater::crc32(&out);
-    out.extend_from_slice(&entries);
-    out.extend_from_slice(&crc.to_le_bytes());
-    let path = index_path(vcf);
-    let temporary = PathBuf::from(format!("{}.tmp.{}", path.display(), std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut file = File::create(&temporary)?;
-        file.write_all(&out)?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, &path)
-    };
-    if let Err(error) = write() {
-        let _ = std::fs::remove_file(&temporary);
-        return Err(format!("cannot write {}: {error}", path.display()));
-    }
-    Ok(IndexSummary {
-        path,
-        records: builder.records,
-        blocks,
-        entries: builder.entries.len() as u64,
-        bytes: out.len() as u64,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bgzf::tests::blocks_of;
+    use crate::position_index::{build, IndexSummary};
 
     fn sample_text(records: usize) -> Vec<u8> {
         let mut text = b"##fileformat=VCFv4.2\n##contig=<ID=chr19,length=58617616>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS\n".to_vec();
@@ -947,19 +532,6 @@ mod tests {
         assert_eq!(lines(&mut reader, 1000, 1000).unwrap().len(), 1);
     }
 
-    /// The BGZF blocks in `bytes` as (offset, size).
-    fn blocks_of(bytes: &[u8]) -> Vec<(usize, usize)> {
-        let mut offset = 0;
-        let mut blocks = Vec::new();
-        while offset + 18 <= bytes.len() {
-            let size =
-                usize::from(u16::from_le_bytes([bytes[offset + 16], bytes[offset + 17]])) + 1;
-            blocks.push((offset, size));
-            offset += size;
-        }
-        blocks
-    }
-
     #[test]
     fn a_window_inside_a_block_inflates_only_what_it_reads_and_checks_it() {
         let dir = tempfile::tempdir().unwrap();
@@ -1033,7 +605,7 @@ mod tests {
             ]);
             out.extend_from_slice(&size.to_le_bytes());
             out.extend_from_slice(&deflated);
-            out.extend_from_slice(&crc32fast::hash(chunk).to_le_bytes());
+            out.extend_from_slice(&bgzf::crc32(chunk).to_le_bytes());
             out.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
         }
         std::fs::write(&path, &out).unwrap();
@@ -1069,28 +641,5 @@ mod tests {
             error.contains("earlier vcfq; rebuild it with `vcfq index`"),
             "{error}"
         );
-    }
-
-    #[test]
-    fn the_builder_refuses_what_tabix_reads_differently() {
-        let dir = tempfile::tempdir().unwrap();
-        for (name, body) in [
-            ("octal", "chr19\t0100\t.\tA\tG\t.\t.\t.\n"),
-            ("signed", "chr19\t+100\t.\tA\tG\t.\t.\t.\n"),
-            ("nul", "chr19\0\t100\t.\tA\tG\t.\t.\t.\n"),
-            ("nul in ID", "chr19\t100\tx\0y\tA\tG\t.\t.\t.\n"),
-            ("short", "chr19\t100\t.\tA\tG\t.\t.\t.\nchr19\t200\n"),
-            ("unsorted", "chr19\t200\t.\tA\tG\t.\t.\t.\nchr19\t100\t.\tA\tG\t.\t.\t.\n"),
-            ("split", "chr19\t100\t.\tA\tG\t.\t.\t.\nchr1\t100\t.\tA\tG\t.\t.\t.\nchr19\t300\t.\tA\tG\t.\t.\t.\n"),
-            ("empty line", "chr19\t100\t.\tA\tG\t.\t.\t.\n\nchr19\t300\t.\tA\tG\t.\t.\t.\n"),
-        ] {
-            let path = dir.path().join(format!("{name}.vcf.gz"));
-            let text = format!("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n{body}");
-            let mut writer = crate::tabix::BgzfWriter::create(&path).unwrap();
-            writer.write_all(text.as_bytes()).unwrap();
-            writer.finish().unwrap();
-            assert!(build(&path).is_err(), "{name}");
-            assert!(!index_path(&path).exists(), "{name}");
-        }
     }
 }

@@ -1,0 +1,241 @@
+//! `vcfq dbsnp build|check|info`: the dbSNP map, with a progress display and the build's
+//! summary.
+
+use std::io::{self, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Subcommand};
+use vcfq::dbsnp::{build_map, BuildOptions, BuildPhase, BuildProgress};
+use vcfq::RsidMap;
+
+use super::{print_stdout, Failure};
+
+#[derive(Subcommand)]
+pub(crate) enum DbsnpCommand {
+    /// Build a map from a dbSNP VCF (bgzipped or plain) into DIR.
+    Build(BuildArgs),
+    /// Verify every file of a map fully (sizes, checksums, structure).
+    Check {
+        /// The map directory.
+        dir: PathBuf,
+    },
+    /// Print a map's metadata (source, dbSNP build, counts, files) as JSON.
+    Info {
+        /// The map directory.
+        dir: PathBuf,
+    },
+}
+
+#[derive(Args)]
+pub(crate) struct BuildArgs {
+    /// The dbSNP VCF: contigs named NC_000019.10, 19 or chr19; bgzipped, gzipped or plain.
+    source: PathBuf,
+    /// The map directory to write (replaced if it already holds a vcfq map).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Merge history: TSV `old_rs<TAB>current_rs`; retired rsIDs then resolve to current ones.
+    #[arg(long, value_name = "FILE")]
+    merged: Option<PathBuf>,
+    /// Memory for sorting, e.g. 4G, 512M or a number of bytes (default 3G: the whole build then stays under 4 GiB).
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
+    memory: Option<u64>,
+    /// Parser threads (default: all cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
+    threads: Option<u64>,
+}
+
+fn parse_bytes(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size like 4G, 512M or 1000000"))?;
+    let multiplier: u64 = match unit
+        .to_ascii_uppercase()
+        .trim_end_matches("IB")
+        .trim_end_matches('B')
+    {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit {unit:?} (use K, M, G or T)"
+            ))
+        }
+    };
+    let bytes = number
+        .checked_mul(multiplier)
+        .ok_or_else(|| format!("{text:?} is too large"))?;
+    if bytes < 16 << 20 {
+        return Err(format!(
+            "{text:?} is too little memory to sort in; give at least 16M"
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Runs one `vcfq dbsnp` command.
+pub(crate) fn run(command: DbsnpCommand) -> Result<(), Failure> {
+    match command {
+        DbsnpCommand::Build(args) => run_build(args),
+        DbsnpCommand::Check { dir } => run_check(&dir),
+        DbsnpCommand::Info { dir } => run_info(&dir),
+    }
+}
+
+/// Shows build progress: a bar on a terminal, a plain line every 10 seconds otherwise.
+struct BuildDisplay {
+    bar: Option<indicatif::ProgressBar>,
+    started: Instant,
+    last_line: Instant,
+    phase: Option<BuildPhase>,
+}
+
+impl BuildDisplay {
+    fn new() -> BuildDisplay {
+        let bar = io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {msg} [{bar:30}] {percent}% eta {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        BuildDisplay {
+            bar,
+            started: Instant::now(),
+            last_line: Instant::now(),
+            phase: None,
+        }
+    }
+
+    fn update(&mut self, progress: &BuildProgress) {
+        let seconds = self.started.elapsed().as_secs_f64().max(0.001);
+        let phase_changed = self.phase != Some(progress.phase);
+        self.phase = Some(progress.phase);
+        let message = match progress.phase {
+            BuildPhase::Reading => format!(
+                "reading: {} rows ({:.0}/s)",
+                progress.rows_read,
+                progress.rows_read as f64 / seconds
+            ),
+            BuildPhase::WritingRsids => {
+                format!("writing rsids.fst: {} rsIDs", progress.keys_written)
+            }
+            BuildPhase::WritingAlleles => {
+                format!("writing alleles.fst: {} allele keys", progress.keys_written)
+            }
+            BuildPhase::WritingMerged => "writing merged.fst".to_string(),
+        };
+        match &self.bar {
+            Some(bar) => {
+                bar.set_length(progress.source_bytes_total.max(1));
+                bar.set_position(progress.source_bytes_read);
+                bar.set_message(message);
+            }
+            None => {
+                if phase_changed || self.last_line.elapsed() >= Duration::from_secs(10) {
+                    let percent = 100.0 * progress.source_bytes_read as f64
+                        / progress.source_bytes_total.max(1) as f64;
+                    eprintln!("vcfq dbsnp build: {message}; {percent:.1}% of the source read; {seconds:.0} s");
+                    self.last_line = Instant::now();
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn run_build(args: BuildArgs) -> Result<(), Failure> {
+    let mut options = BuildOptions::new(&args.source, &args.out);
+    options.merged = args.merged;
+    if let Some(memory) = args.memory {
+        options.memory_bytes = memory;
+    }
+    if let Some(threads) = args.threads {
+        options.threads = threads as usize;
+    }
+    let interrupted = Arc::clone(&options.interrupted);
+    // Ctrl-C stops the build, which then removes its temporary files.
+    let _ = ctrlc::set_handler(move || interrupted.store(true, Ordering::Relaxed));
+    let mut display = BuildDisplay::new();
+    let result = build_map(&options, &mut |progress| display.update(progress));
+    display.finish();
+    let summary = result?;
+    let meta = &summary.metadata;
+    let counts = &meta.counts;
+    let mut skipped: Vec<(&String, &u64)> = counts.skipped_contigs.iter().collect();
+    skipped.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let skipped_total: u64 = skipped.iter().map(|(_, n)| **n).sum();
+    let skipped_list: Vec<String> = skipped
+        .iter()
+        .take(10)
+        .map(|(name, n)| format!("{name}: {n}"))
+        .collect();
+    let more = if skipped.len() > 10 {
+        format!(", and {} more contigs", skipped.len() - 10)
+    } else {
+        String::new()
+    };
+    let text = format!(
+        "dbSNP map written to {out} in {seconds:.1} s\n\
+         source: {source} (dbSNP build {build}, reference {reference})\n\
+         rows read: {rows}; used: {used}; without an rs number: {no_rs}\n\
+         rsIDs: {rsids} ({multi} at several loci); rsID loci: {loci}; allele keys: {keys}; merged rsIDs: {merged}\n\
+         rows skipped on other contigs: {skipped_total}{skipped_detail}\n\
+         map size: {size} bytes ({per:.1} bytes per rsID); temporary sort data: {spilled} bytes\n",
+        out = args.out.display(),
+        seconds = summary.seconds,
+        source = meta.source.path,
+        build = meta.dbsnp_build.as_deref().unwrap_or("unknown"),
+        reference = meta.reference.as_deref().unwrap_or("unknown"),
+        rows = counts.rows_read,
+        used = counts.rows_used,
+        no_rs = counts.rows_without_rsid,
+        rsids = counts.rsids,
+        multi = counts.multi_locus_rsids,
+        loci = counts.loci,
+        keys = counts.allele_keys,
+        merged = counts.merged,
+        skipped_detail = if skipped_list.is_empty() { String::new() } else { format!(" ({}{more})", skipped_list.join(", ")) },
+        size = summary.map_bytes,
+        per = summary.map_bytes as f64 / counts.rsids.max(1) as f64,
+        spilled = summary.spilled_bytes,
+    );
+    print_stdout(&text)
+}
+
+fn run_check(dir: &Path) -> Result<(), Failure> {
+    let map = RsidMap::open(dir)?;
+    let report = map.check()?;
+    print_stdout(&format!(
+        "ok: {} files, {} bytes, {} rsIDs and {} allele keys verified\n",
+        report.files_checked, report.bytes_checked, report.rsids, report.allele_keys
+    ))
+}
+
+fn run_info(dir: &Path) -> Result<(), Failure> {
+    let map = RsidMap::open(dir)?;
+    let mut text = serde_json::to_string_pretty(map.metadata())
+        .map_err(|error| Failure::Io("writing the metadata".into(), io::Error::other(error)))?;
+    text.push('\n');
+    print_stdout(&text)
+}

@@ -1,0 +1,142 @@
+//! `vcfq query` (one request) and `vcfq batch` (one request per input line).
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::PathBuf;
+
+use clap::Args;
+use vcfq::querystring::parse_pairs;
+use vcfq::response::error_body;
+use vcfq::{Error, Request};
+
+use super::args::{OutputArgs, PagingArgs, SampleArgs};
+use super::{output_error, Failure};
+
+#[derive(Args)]
+pub(crate) struct QueryArgs {
+    #[command(flatten)]
+    sample: SampleArgs,
+    /// Contig, chr-prefixed: chr1..chr22, chrX, chrY, chrM.
+    #[arg(long, allow_hyphen_values = true)]
+    chromosome: Option<String>,
+    /// 1-based position (point query).
+    #[arg(long, allow_hyphen_values = true)]
+    position: Option<String>,
+    /// 1-based start of the range, inclusive.
+    #[arg(long, allow_hyphen_values = true)]
+    start_position: Option<String>,
+    /// 1-based end of the range, inclusive (at most 100000 past the start).
+    #[arg(long, allow_hyphen_values = true)]
+    end_position: Option<String>,
+    /// Comma-separated rsIDs (1 to 50).
+    #[arg(long, allow_hyphen_values = true)]
+    rsid: Option<String>,
+    #[command(flatten)]
+    paging: PagingArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+    /// Indent the JSON for people (parity checks use the compact default).
+    #[arg(long)]
+    pretty: bool,
+    /// The request as a query string, e.g. 'chromosome=chr19&position=44908684'.
+    #[arg(value_name = "QUERY_STRING")]
+    query_string: Option<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct BatchArgs {
+    #[command(flatten)]
+    sample: SampleArgs,
+    /// File with one query string per line (default: standard input).
+    #[arg(long, value_name = "FILE")]
+    requests: Option<PathBuf>,
+    /// Defaults for lines that give no limit/offset of their own.
+    #[command(flatten)]
+    paging: PagingArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+pub(crate) fn run_query(args: QueryArgs) -> Result<(), Failure> {
+    let mut parameters = args
+        .query_string
+        .as_deref()
+        .map(|query| parse_pairs(query.strip_prefix('?').unwrap_or(query)))
+        .unwrap_or_default();
+    let flags = [
+        ("chromosome", &args.chromosome),
+        ("position", &args.position),
+        ("start_position", &args.start_position),
+        ("end_position", &args.end_position),
+        ("rsid", &args.rsid),
+    ];
+    for (name, value) in flags {
+        if let Some(value) = value {
+            parameters.push((name.to_string(), value.clone()));
+        }
+    }
+    parameters.extend(args.paging.parameters());
+    // The sample first, then the request, as the hosted API looks a sample up before it
+    // reads the query parameters.
+    let (sample, base_url) = args.sample.open()?;
+    let request = Request::from_parameters(parameters).map_err(Error::from)?;
+    let mut body = sample.respond(&request, &args.output.options(base_url)?)?;
+    if args.pretty {
+        body = super::pretty::indent(&body);
+    }
+    body.push(b'\n');
+    let stdout = io::stdout();
+    let mut stdout = stdout.lock();
+    stdout
+        .write_all(&body)
+        .and_then(|()| stdout.flush())
+        .map_err(output_error)
+}
+
+pub(crate) fn run_batch(args: BatchArgs) -> Result<(), Failure> {
+    let (sample, base_url) = args.sample.open()?;
+    // A long batch reads rsID loci in parallel: one reader per core, opened once.
+    sample.open_readers(std::thread::available_parallelism().map_or(1, |n| n.get()))?;
+    let options = args.output.options(base_url)?;
+    let defaults = args.paging.parameters();
+    let source: Box<dyn io::Read> = match &args.requests {
+        Some(path) => Box::new(
+            File::open(path)
+                .map_err(|error| Failure::Io(format!("opening {}", path.display()), error))?,
+        ),
+        None => Box::new(io::stdin()),
+    };
+    let mut input = BufReader::with_capacity(1 << 16, source);
+    let stdout = io::stdout();
+    let mut output = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut line = Vec::new();
+    let mut body = Vec::with_capacity(1 << 16);
+    loop {
+        // Flush before reading when no more input is buffered (the read may then wait),
+        // so that an interactive caller sees each answer before sending the next request.
+        if input.buffer().is_empty() {
+            output.flush().map_err(output_error)?;
+        }
+        line.clear();
+        let read = input
+            .read_until(b'\n', &mut line)
+            .map_err(|error| Failure::Io("reading requests".to_string(), error))?;
+        if read == 0 {
+            break;
+        }
+        let text = String::from_utf8_lossy(&line);
+        let query = text.trim_end_matches(['\n', '\r']);
+        let mut parameters = defaults.clone();
+        parameters.extend(parse_pairs(query.strip_prefix('?').unwrap_or(query)));
+        body.clear();
+        let answered = Request::from_parameters(parameters)
+            .map_err(Error::from)
+            .and_then(|request| sample.respond_into(&request, &options, &mut body));
+        if let Err(error) = answered {
+            body = error_body(&error.to_string());
+        }
+        body.push(b'\n');
+        output.write_all(&body).map_err(output_error)?;
+    }
+    output.flush().map_err(output_error)
+}

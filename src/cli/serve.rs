@@ -1,0 +1,79 @@
+//! `vcfq serve`: the local mirror of the hosted endpoint.
+
+use std::io;
+use std::path::PathBuf;
+
+use clap::Args;
+use vcfq::Schema;
+
+use super::args::StoreArgs;
+use super::Failure;
+
+#[derive(Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Address to listen on (loopback by default).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    bind: std::net::SocketAddr,
+    /// A dbSNP map for rsID queries and the `rsid` field.
+    #[arg(long, value_name = "DIR", env = "VCFQ_DBSNP")]
+    dbsnp: Option<PathBuf>,
+    /// Require `Authorization: Api-Key KEY` with one of these keys (one per line).
+    #[arg(long, value_name = "FILE")]
+    api_keys: Option<PathBuf>,
+    /// At most N requests per second per key (or per client without keys); more get 429.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    rate_limit: Option<u32>,
+    /// Response shape.
+    #[arg(long, value_enum, default_value = "docs")]
+    schema: Schema,
+    /// Seconds a client has to send a request's headers (and to stay idle between requests).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+    /// Seconds a query may take before the client gets 408.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    request_timeout: u64,
+    /// Open connections served at once; more wait in the listen queue.
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: u64,
+}
+
+pub(crate) fn run(args: ServeArgs) -> Result<(), Failure> {
+    let api_keys = match &args.api_keys {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|error| Failure::Io(format!("reading {}", path.display()), error))?;
+            let keys: Vec<String> = text
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty() && !line.starts_with('#'))
+                .map(String::from)
+                .collect();
+            if keys.is_empty() {
+                return Err(Failure::Io(
+                    format!("reading {}", path.display()),
+                    io::Error::other("the file holds no API keys (one per line)"),
+                ));
+            }
+            Some(keys)
+        }
+        None => None,
+    };
+    let schema = args.schema;
+    vcfq::server::serve(vcfq::server::ServeOptions {
+        store: args.store.store,
+        bind: args.bind,
+        dbsnp: args.dbsnp,
+        api_keys,
+        rate_limit: args.rate_limit,
+        schema,
+        limits: vcfq::server::Limits {
+            header_timeout: std::time::Duration::from_secs(args.header_timeout),
+            request_timeout: std::time::Duration::from_secs(args.request_timeout),
+            max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+            ..vcfq::server::Limits::default()
+        },
+    })?;
+    Ok(())
+}

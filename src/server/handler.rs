@@ -1,0 +1,240 @@
+//! One request to one response: the route, authentication, throttling, then the query,
+//! run on a blocking thread with a bounded number at once.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderValue, Method, Request as HttpRequest, StatusCode};
+use axum::response::Response;
+use axum::Router;
+
+use super::{Limits, ServerState};
+use crate::error::Error;
+use crate::request::Request;
+use crate::response::{error_body, ResponseOptions, API_PATH};
+use crate::store::SampleId;
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+pub(super) fn detail(status: StatusCode, message: &str) -> Response {
+    json_response(status, error_body(message))
+}
+
+pub(super) fn error_response(error: &Error) -> Response {
+    let status = StatusCode::from_u16(error.class().http_status())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    detail(status, &error.to_string())
+}
+
+async fn handle(
+    State(state): State<Arc<ServerState>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    request: HttpRequest<Body>,
+) -> Response {
+    let started = Instant::now();
+    let (parts, _body) = request.into_parts();
+    let method = parts.method.clone();
+    let uri = parts.uri.clone();
+    let response = answer(&state, client, &parts).await;
+    let bytes = axum::body::HttpBody::size_hint(response.body())
+        .exact()
+        .map_or_else(|| "-".to_string(), |n| n.to_string());
+    // One line per request; the Authorization header is never logged.
+    let _ = state.access_log.send(format!(
+        "{client} \"{method} {}\" {} {bytes} {:.2}ms\n",
+        uri.path_and_query().map_or("", |p| p.as_str()),
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    ));
+    response
+}
+
+async fn answer(
+    state: &Arc<ServerState>,
+    client: SocketAddr,
+    request: &axum::http::request::Parts,
+) -> Response {
+    let path = request.uri.path();
+    let Some(raw_id) = path.strip_prefix(API_PATH) else {
+        return detail(StatusCode::NOT_FOUND, "Not found.");
+    };
+    if request.method != Method::GET && request.method != Method::HEAD {
+        let mut response = detail(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &format!("Method \"{}\" not allowed.", request.method),
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return response;
+    }
+    let key = match state.auth.authenticate(&request.headers) {
+        Ok(key) => key,
+        Err(response) => return *response,
+    };
+    if let Err(response) = state
+        .throttle
+        .check(key.unwrap_or_else(|| client.ip().to_string()))
+    {
+        return *response;
+    }
+    // The id is validated before anything else sees it; it never becomes a path.
+    let id = match SampleId::parse(raw_id.strip_suffix('/').unwrap_or(raw_id)) {
+        Ok(id) => id,
+        Err(error) => return error_response(&error),
+    };
+    let host = request
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_string();
+    let base_url = format!("http://{host}{path}");
+    let query = request.uri.query().unwrap_or("").to_string();
+    let Ok(permit) = Arc::clone(&state.queries).acquire_owned().await else {
+        return detail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is shutting down.",
+        );
+    };
+    let state = Arc::clone(state);
+    let result = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, Error> {
+        let _permit = permit;
+        let open = state.samples.sample(&id)?;
+        let request = Request::parse(&query).map_err(Error::from)?;
+        let options = ResponseOptions {
+            base_url,
+            ..state.options.clone()
+        };
+        open.sample.respond(&request, &options)
+    })
+    .await;
+    match result {
+        Ok(Ok(body)) => json_response(StatusCode::OK, body),
+        Ok(Err(error)) => error_response(&error),
+        Err(_) => detail(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "A server error occurred.",
+        ),
+    }
+}
+
+pub(super) fn router(state: Arc<ServerState>, limits: &Limits) -> Router {
+    Router::new().fallback(handle).with_state(state).layer(
+        tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::response::Schema;
+    use crate::server::{server_state, ServeOptions};
+    use std::time::Duration;
+
+    #[test]
+    fn a_query_past_the_request_timeout_gets_408_and_its_slot_is_held_until_its_work_ends() {
+        use tower::ServiceExt;
+        let dir = tempfile::tempdir().unwrap();
+        let options = ServeOptions {
+            store: dir.path().to_path_buf(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            dbsnp: None,
+            api_keys: None,
+            rate_limit: None,
+            schema: Schema::Docs,
+            limits: Limits {
+                request_timeout: Duration::from_millis(300),
+                ..Limits::default()
+            },
+        };
+        let state = server_state(&options).unwrap();
+        let app = router(Arc::clone(&state), &options.limits);
+        let request = || {
+            let mut request = HttpRequest::get(format!(
+                "{API_PATH}3f2b6c1e-9a7d-4c1e-8f3a-2b6c1e9a7d4c/?chromosome=chr19&position=1"
+            ))
+            .body(Body::empty())
+            .unwrap();
+            request
+                .extensions_mut()
+                .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 9))));
+            request
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            // Every query slot taken (slow queries in flight): this one waits past the
+            // limit and gets 408 at the limit, not when a slot frees.
+            let slots = u32::try_from(state.queries.available_permits()).unwrap();
+            let taken = state.queries.acquire_many(slots).await.unwrap();
+            let started = Instant::now();
+            let response =
+                tokio::time::timeout(Duration::from_secs(5), app.clone().oneshot(request()))
+                    .await
+                    .expect("no answer within 5 s")
+                    .unwrap();
+            let waited = started.elapsed();
+            assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+            assert!(
+                waited >= Duration::from_millis(300) && waited < Duration::from_secs(5),
+                "{waited:?}"
+            );
+            // The timed-out query gave up its wait: once the slots free, the next query
+            // is answered (here: no such sample).
+            drop(taken);
+            assert_eq!(state.queries.available_permits(), slots as usize);
+            let response = app.clone().oneshot(request()).await.unwrap();
+            assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+            // A query whose work is still running at the limit (here: held up on the store
+            // cache's lock) gets 408, and its work keeps its slot until it ends.
+            let (locked, wait_locked) = std::sync::mpsc::channel();
+            let (release, wait_release) = std::sync::mpsc::channel::<()>();
+            let holder = {
+                let state = Arc::clone(&state);
+                std::thread::spawn(move || {
+                    let _cache = state.samples.store_cache.lock().unwrap();
+                    locked.send(()).unwrap();
+                    let _ = wait_release.recv();
+                })
+            };
+            wait_locked.recv().unwrap();
+            let response = app.clone().oneshot(request()).await.unwrap();
+            assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+            assert_eq!(state.queries.available_permits(), slots as usize - 1);
+            release.send(()).unwrap();
+            holder.join().unwrap();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while state.queries.available_permits() < slots as usize {
+                assert!(Instant::now() < deadline, "the slot was not given back");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        });
+    }
+
+    #[test]
+    fn kinds_map_to_statuses() {
+        let error: Error = ErrorKind::SampleNotFound { id: "x".into() }.into();
+        assert_eq!(error_response(&error).status(), StatusCode::NOT_FOUND);
+        let error: Error = ErrorKind::NoDbsnpMap.into();
+        assert_eq!(error_response(&error).status(), StatusCode::BAD_REQUEST);
+    }
+}
