@@ -1,0 +1,340 @@
+//! `vcfq dbsnp build`: stream a dbSNP VCF (bgzipped or plain; contigs named `NC_000019.10`,
+//! `19` or `chr19`), sort its (rsID, locus) and (allele, rsID) pairs externally within a
+//! memory budget, and write the map files into a temporary directory that is renamed
+//! into place only once complete.
+
+//!
+//! The steps, each its own function: open the source and read its header
+//! (`read::Source`), read and sort it (`read::read_and_sort`), write the rsID and allele
+//! tables (`write`), resolve the merge history, write `meta.json`, and rename the
+//! directory into place (`commit`).
+
+mod parse;
+mod read;
+mod write;
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+#[cfg(feature = "fuzzing")]
+pub(crate) use parse::{parse_dbsnp_line, row_rs_numbers, ContigCache, DbsnpLine};
+use read::{read_and_sort, SortedPairs, Source};
+use write::{write_alleles, write_merged, write_rsids};
+
+use super::{
+    FileInfo, MapCounts, MapMetadata, SourceInfo, ALLELES_FILE, ALLELES_TABLE, FORMAT_NAME,
+    FORMAT_VERSION, MERGED_FILE, META_FILE, RSIDS_FILE, RSIDS_TABLE,
+};
+use crate::error::{Error, ErrorKind};
+use crate::types::Contig;
+
+/// How to build a map.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// The dbSNP VCF, bgzipped, gzipped or plain.
+    pub source: PathBuf,
+    /// The map directory to create (or replace, if it holds a vcfq map).
+    pub out: PathBuf,
+    /// Merge history: TSV `old_rs<TAB>current_rs`.
+    pub merged: Option<PathBuf>,
+    /// Memory for the in-memory sort buffers, in bytes (default 3 GiB, which keeps the whole build under 4 GiB of RSS).
+    pub memory_bytes: u64,
+    /// Parser threads (default: the machine's cores).
+    pub threads: usize,
+    /// Set to stop the build; it then removes its temporary files and returns an error.
+    pub interrupted: Arc<AtomicBool>,
+}
+
+impl BuildOptions {
+    /// Options to build a map of `source` into `out` with the defaults: no merge history,
+    /// 3 GiB to sort in, a parser thread per core.
+    pub fn new(source: impl Into<PathBuf>, out: impl Into<PathBuf>) -> BuildOptions {
+        BuildOptions {
+            source: source.into(),
+            out: out.into(),
+            merged: None,
+            memory_bytes: 3 << 30,
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            interrupted: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+/// Where a build is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildPhase {
+    /// Reading and parsing the source (progress in input bytes).
+    Reading,
+    /// Writing `rsids.fst` (progress in rsIDs).
+    WritingRsids,
+    /// Writing `alleles.fst` (progress in allele keys).
+    WritingAlleles,
+    /// Resolving and writing the merge history.
+    WritingMerged,
+}
+
+/// A progress report, sent often; the caller decides how often to show it.
+#[derive(Debug, Clone)]
+pub struct BuildProgress {
+    /// What the build is doing.
+    pub phase: BuildPhase,
+    /// Data rows parsed so far.
+    pub rows_read: u64,
+    /// Bytes of the source file read so far (compressed bytes for a compressed source).
+    pub source_bytes_read: u64,
+    /// The source's size in bytes (0 when unknown).
+    pub source_bytes_total: u64,
+    /// Keys written in the current writing phase.
+    pub keys_written: u64,
+}
+
+/// What a finished build did.
+#[derive(Debug, Clone)]
+pub struct BuildSummary {
+    /// The map's metadata, as `meta.json` holds it.
+    pub metadata: MapMetadata,
+    /// Total size of the map's files.
+    pub map_bytes: u64,
+    /// Bytes written to temporary sort runs (0 when everything fit in memory).
+    pub spilled_bytes: u64,
+    /// The build's wall time.
+    pub seconds: f64,
+}
+
+fn input_error(path: &Path, message: impl Into<String>) -> Error {
+    ErrorKind::DbsnpInput {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+    .into()
+}
+
+fn io_error(context: &str, path: &Path, error: io::Error) -> Error {
+    Error::io(format!("{context} {}", path.display()), error)
+}
+
+/// Removes the temporary build directory unless the build completed.
+struct TemporaryDir {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Drop for TemporaryDir {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Builds a map as `options` say, reporting progress through `progress`.
+pub fn build_map(
+    options: &BuildOptions,
+    progress: &mut dyn FnMut(&BuildProgress),
+) -> Result<BuildSummary, Error> {
+    let started = Instant::now();
+    let mut source = Source::open(&options.source)?;
+    let source_size = source.size;
+    let source_header = std::mem::take(&mut source.header);
+    let temporary = prepare_temporary_dir(&options.out)?;
+    let runs_dir = temporary.path.join("runs");
+    fs::create_dir(&runs_dir).map_err(|error| io_error("creating", &runs_dir, error))?;
+    let sorted = read_and_sort(source, &runs_dir, options, progress)?;
+    let spilled_bytes = sorted.spilled_bytes;
+    let (mut counts, mut files) =
+        write_tables(&temporary.path, sorted, options, source_size, progress)?;
+    if let Some(merged) = &options.merged {
+        progress(&BuildProgress {
+            phase: BuildPhase::WritingMerged,
+            rows_read: counts.rows_read,
+            source_bytes_read: source_size,
+            source_bytes_total: source_size,
+            keys_written: 0,
+        });
+        let (info, resolved) = write_merged(&temporary.path, merged)?;
+        files.insert(MERGED_FILE.to_string(), info);
+        counts.merged = resolved;
+    }
+    let _ = fs::remove_dir(&runs_dir);
+    let metadata = MapMetadata {
+        format: FORMAT_NAME.to_string(),
+        format_version: FORMAT_VERSION,
+        source: SourceInfo {
+            path: absolute(&options.source),
+            size: source_size,
+            merged_path: options.merged.as_deref().map(absolute),
+        },
+        dbsnp_build: source_header.dbsnp_build,
+        reference: source_header.reference,
+        counts,
+        contigs: Contig::all()
+            .iter()
+            .map(|contig| contig.name.to_string())
+            .collect(),
+        built_at_unix_seconds: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |age| age.as_secs()),
+        build_seconds: started.elapsed().as_secs_f64(),
+        files,
+    };
+    let meta_bytes = write_metadata(&temporary.path, &metadata)?;
+    let map_bytes = metadata.files.values().map(|file| file.size).sum::<u64>() + meta_bytes;
+    commit(temporary, &options.out)?;
+    Ok(BuildSummary {
+        metadata,
+        map_bytes,
+        spilled_bytes,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Writes the rsID and allele tables from the sorted records, at once, one thread each;
+/// returns the counts (reading's, completed with the tables') and the files written.
+fn write_tables(
+    dir: &Path,
+    sorted: SortedPairs,
+    options: &BuildOptions,
+    source_size: u64,
+    progress: &mut dyn FnMut(&BuildProgress),
+) -> Result<(MapCounts, BTreeMap<String, FileInfo>), Error> {
+    let SortedPairs {
+        loci,
+        alleles,
+        mut counts,
+        ..
+    } = sorted;
+    let rows_read = counts.rows_read;
+    let alleles_written = AtomicU64::new(0);
+    let (rsids_result, alleles_result) = std::thread::scope(|scope| {
+        let alleles_thread = scope.spawn(|| {
+            write_alleles(dir, alleles, options, &mut |n| {
+                alleles_written.store(n, Ordering::Relaxed)
+            })
+        });
+        let rsids_result = write_rsids(dir, loci, options, &mut |n| {
+            progress(&BuildProgress {
+                phase: BuildPhase::WritingRsids,
+                rows_read,
+                source_bytes_read: source_size,
+                source_bytes_total: source_size,
+                keys_written: n + alleles_written.load(Ordering::Relaxed),
+            })
+        });
+        let alleles_result = alleles_thread.join().unwrap_or_else(|_| {
+            Err(Error::io(
+                "writing alleles.fst",
+                io::Error::other("the writer thread panicked"),
+            ))
+        });
+        (rsids_result, alleles_result)
+    });
+    let (rsid_files, rsid_counts) = rsids_result?;
+    let (allele_files, allele_counts) = alleles_result?;
+    counts.rsids = rsid_counts.keys;
+    counts.loci = rsid_counts.entries;
+    counts.multi_locus_rsids = rsid_counts.multi_entry_keys;
+    counts.rsid_buckets = rsid_counts.buckets;
+    counts.allele_keys = allele_counts.keys;
+    counts.allele_buckets = allele_counts.buckets;
+    let files = BTreeMap::from([
+        (RSIDS_FILE.to_string(), rsid_files.fst),
+        (RSIDS_TABLE.to_string(), rsid_files.table),
+        (ALLELES_FILE.to_string(), allele_files.fst),
+        (ALLELES_TABLE.to_string(), allele_files.table),
+    ]);
+    Ok((counts, files))
+}
+
+/// A path as `meta.json` records it: absolute when it can be.
+fn absolute(path: &Path) -> String {
+    fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// Writes `meta.json` (last: a map without it does not open); returns its size.
+fn write_metadata(dir: &Path, metadata: &MapMetadata) -> Result<u64, Error> {
+    let meta_path = dir.join(META_FILE);
+    let mut meta_text = serde_json::to_vec_pretty(metadata)
+        .map_err(|error| Error::io("writing meta.json", io::Error::other(error)))?;
+    meta_text.push(b'\n');
+    let mut meta_file =
+        File::create(&meta_path).map_err(|error| io_error("creating", &meta_path, error))?;
+    meta_file
+        .write_all(&meta_text)
+        .and_then(|()| meta_file.sync_all())
+        .map_err(|error| io_error("writing", &meta_path, error))?;
+    Ok(meta_text.len() as u64)
+}
+
+/// Creates `<out>.building-<pid>` beside `out` (same file system, so the final rename is
+/// atomic). Refuses an `out` that exists and is neither empty nor a vcfq map.
+fn prepare_temporary_dir(out: &Path) -> Result<TemporaryDir, Error> {
+    if out.exists() {
+        let is_map = out.join(META_FILE).is_file();
+        let is_empty = fs::read_dir(out)
+            .map(|mut entries| entries.next().is_none())
+            .unwrap_or(false);
+        if !out.is_dir() || !(is_map || is_empty) {
+            return Err(input_error(
+                out,
+                "exists and is not a vcfq dbSNP map: choose another --out directory",
+            ));
+        }
+    }
+    let name = out
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "dbsnp-map".to_string());
+    let parent = out
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(|error| io_error("creating", parent, error))?;
+    let path = parent.join(format!(".{name}.building-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&path);
+    fs::create_dir(&path).map_err(|error| io_error("creating", &path, error))?;
+    Ok(TemporaryDir { path, keep: false })
+}
+
+/// Renames the finished directory into place, replacing an older map.
+fn commit(mut temporary: TemporaryDir, out: &Path) -> Result<(), Error> {
+    if let Ok(dir) = File::open(&temporary.path) {
+        let _ = dir.sync_all();
+    }
+    let old = out.with_file_name(format!(
+        ".{}.old-{}",
+        out.file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let replacing = out.exists();
+    if replacing {
+        fs::rename(out, &old).map_err(|error| io_error("moving aside the old map", out, error))?;
+    }
+    if let Err(error) = fs::rename(&temporary.path, out) {
+        if replacing {
+            let _ = fs::rename(&old, out);
+        }
+        return Err(io_error("renaming the new map into", out, error));
+    }
+    temporary.keep = true;
+    if replacing {
+        let _ = fs::remove_dir_all(&old);
+    }
+    Ok(())
+}
+
+fn check_interrupt(options: &BuildOptions) -> Result<(), Error> {
+    if options.interrupted.load(Ordering::Relaxed) {
+        return Err(ErrorKind::Interrupted.into());
+    }
+    Ok(())
+}
