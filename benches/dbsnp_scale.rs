@@ -28,6 +28,8 @@ fn run_measured(command: &mut Command) -> (f64, u64) {
     let status = command.status().expect("running a benchmark command");
     let seconds = started.elapsed().as_secs_f64();
     assert!(status.success(), "{command:?} failed");
+    // SAFETY: `rusage` is a plain C struct of integers, for which all-zero bytes are a
+    // valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: getrusage fills the struct; RUSAGE_CHILDREN covers waited-for children.
     unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };

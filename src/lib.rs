@@ -33,7 +33,6 @@
 //! library is the query engine alone.
 
 #![warn(missing_docs)]
-#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod bgzf;
 pub mod dbsnp;

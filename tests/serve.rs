@@ -61,6 +61,8 @@ impl Server {
     }
 
     fn stop(&mut self) -> std::process::ExitStatus {
+        // SAFETY: kill(2) with our own child's pid, not yet waited for (so not reused);
+        // it only sends a signal.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         for _ in 0..100 {
             if let Some(status) = self.child.try_wait().unwrap() {

@@ -281,8 +281,11 @@ impl RsidMap {
                     format!("{name} is {size} bytes, meta.json says {} (truncated or replaced); {REBUILD}", expected.size),
                 ));
             }
-            // SAFETY: the map's files are written once and never modified in place (a rebuild
-            // renames a new directory into place), so the mapping stays valid while open.
+            // SAFETY: the mapping is read-only and its bytes are checked before use (sizes
+            // here, checksums by `vcfq dbsnp check`). vcfq writes a map's files once and
+            // replaces a map by renaming a new directory into place, never in place. The risk
+            // left: another process truncating or rewriting a mapped file in place (`cp`
+            // over it, `truncate`) makes reads of the lost pages raise SIGBUS.
             unsafe { Mmap::map(&file) }
                 .map_err(|error| map_error(dir, format!("cannot map {name}: {error}")))
         };

@@ -52,8 +52,10 @@ impl PositionIndex {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(error) => return Err(format!("cannot open {}: {error}", path.display())),
         };
-        // SAFETY: the map is read-only; vcfq writes index files under a temporary name
-        // and renames them into place, so a mapped file is never rewritten in place.
+        // SAFETY: the mapping is read-only and every byte used is checked (sizes and CRC-32s)
+        // before use. vcfq writes index files under a temporary name and renames them into
+        // place, so it never rewrites a mapped file. The risk left: another process
+        // truncating or rewriting the file in place makes reads of lost pages raise SIGBUS.
         let map = unsafe { Mmap::map(&file) }
             .map_err(|error| format!("cannot map {}: {error}", path.display()))?;
         let damaged = || {

@@ -341,7 +341,9 @@ pub(super) fn write_merged(dir: &Path, merged: &Path) -> Result<(FileInfo, u64),
     let map_file = |name: &str| -> Result<Mmap, Error> {
         let path = dir.join(name);
         let file = File::open(&path).map_err(|error| io_error("opening", &path, error))?;
-        // SAFETY: the file was just written by this build and is not modified while mapped.
+        // SAFETY: the mapping is read-only, and the file lies in this build's own
+        // temporary directory, which nothing else writes to. If another process truncated
+        // it anyway, reading the lost pages would raise SIGBUS: a risk mmap always has.
         unsafe { Mmap::map(&file) }.map_err(|error| io_error("mapping", &path, error))
     };
     let rsids = fst::Map::new(map_file(RSIDS_FILE)?)
