@@ -8,6 +8,7 @@ seconds=${1:-20}
 connections=${2:-64}
 data=target/bench-data
 sample=$data/sample-10000000.vcf.gz
+mkdir -p "$data"
 if [ ! -e "$sample.queries.tsv" ]; then
   echo "generating the benchmark sample (once, about a minute) ..." >&2
   cargo run --release --quiet --bin vcfq-synth -- sample --rows 10000000 --out "$sample"

@@ -36,6 +36,8 @@ MAP = os.path.join(DATA, "sample-10000000-map")
 
 
 def ensure_environment():
+    # A fresh clone has no target/ yet: the generator writes into this directory.
+    os.makedirs(DATA, exist_ok=True)
     if not os.path.exists(SAMPLE + ".queries.tsv"):
         print("generating the 10 M-record sample (once, about a minute) ...", file=sys.stderr)
         subprocess.run(["cargo", "run", "--release", "--quiet", "--bin", "vcfq-synth", "--",
