@@ -87,7 +87,8 @@ impl PageLines {
 }
 
 impl Sample {
-    /// Opens and checks `path` (`docs/parity.md`, "Samples"). Fails with a not-found error when
+    /// Opens and checks `path` against the sample requirements (`docs/parity.md`, "What a
+    /// sample's VCF must be"). Fails with a not-found error when
     /// the file does not exist and a bad-request error naming the unmet requirement.
     pub fn open(path: impl AsRef<Path>, options: &SampleOptions) -> Result<Sample, Error> {
         let path = path.as_ref();
@@ -257,7 +258,8 @@ impl Sample {
         Ok(())
     }
 
-    /// rsID mode (`docs/parity.md`, "Which records match"): each rsID resolves through the map to its loci; a
+    /// rsID mode (`docs/parity.md`, "Requests"): each rsID resolves through the map to
+    /// its loci; a
     /// record there matches when it has the same REF and an ALT dbSNP gives that rsID, or
     /// when its ID column names the rsID. Results follow the request's order, each rsID's
     /// records in file order, a record once. Each locus is read once, in file order.
@@ -337,7 +339,8 @@ impl Sample {
                         || per_alt.iter().any(|rsids| rsids.contains(current));
                     if matches {
                         taken[index] = true;
-                        // The `rsid` field (`docs/parity.md`, "The rsid field"): the ID column's, else the
+                        // The `rsid` field (`docs/parity.md`, "Requests"): the ID
+                        // column's, else the
                         // first ALT's smallest.
                         let field = id_rsids()
                             .next()

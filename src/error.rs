@@ -44,7 +44,7 @@ pub struct Error(Box<ErrorKind>);
 /// The failures vcfq reports. Each message says what was wrong and how to fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum ErrorKind {
-    /// The request is invalid (`docs/parity.md`, "The request").
+    /// The request is invalid (`docs/parity.md`, "Requests").
     #[error("{0}")]
     Request(#[from] RequestError),
     /// An rsID request reached a sample with no dbSNP map to resolve it.
@@ -59,7 +59,8 @@ pub enum ErrorKind {
         /// The path given.
         path: PathBuf,
     },
-    /// The VCF does not meet a sample requirement (`docs/parity.md`, "Samples").
+    /// The VCF does not meet a sample requirement (`docs/parity.md`, "What a sample's VCF
+    /// must be").
     #[error("{}: {requirement}", path.display())]
     SampleRequirement {
         /// The VCF.

@@ -1,5 +1,5 @@
 //! Requests: one sample question in exactly one query mode (point, range or rsID list),
-//! plus paging. Parsed from query-string pairs and validated as `docs/parity.md` says.
+//! plus paging. Parsed from query-string pairs and validated as `docs/parity.md` ("Requests") says.
 
 use crate::querystring::{parse_pairs, python_int};
 use crate::types::{parse_digits, Contig, Position, Rsid};

@@ -226,7 +226,8 @@ impl Store {
         Ok(())
     }
 
-    /// Checks the VCF (`docs/parity.md`, "Samples") and records it under `id`.
+    /// Checks the VCF (`docs/parity.md`, "What a sample's VCF must be") and records it
+    /// under `id`.
     pub fn add(
         &self,
         id: &SampleId,

@@ -1,5 +1,5 @@
-//! Every validation rule of `docs/parity.md` ("The request") through the CLI: exit code 2, a message
-//! that says what was wrong, and nothing on stdout.
+//! Every validation rule of `docs/parity.md` ("Requests") through the CLI: exit code 2,
+//! a message that says what was wrong, and nothing on stdout.
 
 use crate::util::{assert_fails, query, run, testdata};
 

@@ -1,4 +1,4 @@
-//! The fault suite (README "Faults"): damaged, odd or hostile inputs each give a clear
+//! The fault suite (`docs/robustness.md`, "Faults"): damaged, odd or hostile inputs each give a clear
 //! error naming the file and the fix, the contract's exit code, and nothing on stdout; or,
 //! where the input is valid however odd, the right answer. Faults covered elsewhere:
 //! missing/stale/foreign index and an index of another file (files.rs), truncated BGZF

@@ -1,4 +1,5 @@
-//! Sample requirements (`docs/parity.md`, "Samples") and file faults: each is a clear error with
+//! Sample requirements (`docs/parity.md`, "What a sample's VCF must be") and file
+//! faults: each is a clear error with
 //! the contract's exit code and nothing on stdout; valid variants are answered.
 
 use std::time::{Duration, SystemTime};

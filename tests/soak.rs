@@ -1,7 +1,7 @@
 //! Soak: many mixed queries from 16 threads against one sample and map, watching the
 //! process's open file descriptors and resident memory. Its own test binary, so nothing
-//! else runs in the process. `VCFQ_SOAK_QUERIES` sets the total (default 40,000; the README
-//! reports a 1,000,000-query run with `cargo test --release --test soak`).
+//! else runs in the process. `VCFQ_SOAK_QUERIES` sets the total (default 40,000;
+//! `docs/robustness.md` reports a 1,000,000-query run with `cargo test --release --test soak`).
 
 // The soak test uses part of the shared workload.
 #[allow(dead_code)]

@@ -423,7 +423,8 @@ impl RsidMap {
         })
     }
 
-    /// The `rsid` field for a record without an rsID in its ID column (`docs/parity.md`, "The rsid field";
+    /// The `rsid` field for a record without an rsID in its ID column (`docs/parity.md`,
+    /// "Requests";
     /// step 2): the rsID of the first ALT that has one (the smallest if dbSNP gives several).
     pub fn rsid_for_record<'a>(
         &self,
