@@ -44,6 +44,7 @@ mod files;
 pub mod fuzzing;
 pub mod index;
 mod json;
+pub mod lines;
 mod position_index;
 pub mod querystring;
 mod record;

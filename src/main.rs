@@ -26,6 +26,10 @@ fn main() -> ExitCode {
     match cli.command.run() {
         Ok(()) | Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
         Err(Failure::Differences) => ExitCode::from(1),
+        Err(Failure::Usage(message)) => {
+            eprintln!("vcfq: {message}");
+            ExitCode::from(2)
+        }
         Err(Failure::Vcfq(error)) => {
             eprintln!("vcfq: {error:#}");
             ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(1))

@@ -11,6 +11,7 @@ mod fuzz_replay;
 mod golden;
 mod library;
 mod position_index;
+mod reliability;
 mod selfcheck;
 mod serve;
 mod util;

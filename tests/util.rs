@@ -80,3 +80,98 @@ pub fn copy_to_temp(files: &[&str]) -> tempfile::TempDir {
     }
     dir
 }
+
+/// How a child process ended, with its own peak resident memory.
+pub struct Finished {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    /// The child's peak RSS in bytes, as its `VmHWM` last read before it ended. (Not
+    /// wait4's `ru_maxrss`: Linux carries the spawning process's RSS into it at exec.)
+    pub peak_rss: u64,
+}
+
+/// Runs `command` (its stdout and stderr captured) and waits for it, killing it and
+/// failing the test if it has not ended within `deadline`.
+// The child is reaped by `wait4` below (or `wait` after a kill), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
+pub fn run_bounded(command: &mut Command, deadline: std::time::Duration) -> Finished {
+    use std::io::Read;
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting the command");
+    let pid = child.id() as libc::pid_t;
+    // Drain both pipes on their own threads, so that a chatty child never blocks on them.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = pipe.read_to_end(&mut text);
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let started = std::time::Instant::now();
+    let mut peak_rss = 0u64;
+    let status = loop {
+        // VmHWM only grows, so the last reading is the closest to the peak.
+        if let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+            if let Some(kilobytes) = text
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|rest| {
+                    rest.trim()
+                        .trim_end_matches("kB")
+                        .trim()
+                        .parse::<u64>()
+                        .ok()
+                })
+            {
+                peak_rss = peak_rss.max(kilobytes * 1024);
+            }
+        }
+        let mut status = 0;
+        // SAFETY: `rusage` is a plain C struct of integers; all-zero bytes are a valid value.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: wait4 on our own child, not yet waited for; it writes into the two locals.
+        let waited = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if waited == pid {
+            break status;
+        }
+        assert!(
+            waited == 0,
+            "wait4 failed: {}",
+            std::io::Error::last_os_error()
+        );
+        if started.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{command:?} was still running after {deadline:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    Finished {
+        code,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+        peak_rss,
+    }
+}
+
+/// The names in `dir` that start with `prefix` (temporary directories and files left
+/// behind).
+pub fn leftovers(dir: &Path, prefix: &str) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(prefix))
+        .collect()
+}

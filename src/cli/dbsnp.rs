@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
-use vcfq::dbsnp::{build_map, BuildOptions, BuildPhase, BuildProgress};
+use vcfq::dbsnp::{
+    build_map, minimum_memory_bytes, BuildOptions, BuildPhase, BuildProgress, MIN_MEMORY_BYTES,
+};
 use vcfq::RsidMap;
 
 use super::{print_stdout, Failure};
@@ -75,9 +77,10 @@ fn parse_bytes(text: &str) -> Result<u64, String> {
     let bytes = number
         .checked_mul(multiplier)
         .ok_or_else(|| format!("{text:?} is too large"))?;
-    if bytes < 16 << 20 {
+    if bytes < MIN_MEMORY_BYTES {
         return Err(format!(
-            "{text:?} is too little memory to sort in; give at least 16M"
+            "{text:?} is too little memory for a build; give at least {}M",
+            MIN_MEMORY_BYTES >> 20
         ));
     }
     Ok(bytes)
@@ -140,17 +143,32 @@ impl BuildDisplay {
             }
             BuildPhase::WritingMerged => "writing merged.fst".to_string(),
         };
+        // A source that is not a regular file (a pipe, a device) has no known size: then
+        // the bytes read are shown instead of a share.
+        let total = progress.source_bytes_total;
+        let read = progress
+            .source_bytes_read
+            .min(total.max(progress.source_bytes_read));
         match &self.bar {
-            Some(bar) => {
-                bar.set_length(progress.source_bytes_total.max(1));
-                bar.set_position(progress.source_bytes_read);
+            Some(bar) if total > 0 => {
+                bar.set_length(total);
+                bar.set_position(read.min(total));
                 bar.set_message(message);
+            }
+            Some(bar) => {
+                bar.set_message(format!("{message}; {} MiB of the source read", read >> 20))
             }
             None => {
                 if phase_changed || self.last_line.elapsed() >= Duration::from_secs(10) {
-                    let percent = 100.0 * progress.source_bytes_read as f64
-                        / progress.source_bytes_total.max(1) as f64;
-                    eprintln!("vcfq dbsnp build: {message}; {percent:.1}% of the source read; {seconds:.0} s");
+                    let share = if total > 0 {
+                        format!(
+                            "{:.1}% of the source read",
+                            100.0 * read.min(total) as f64 / total as f64
+                        )
+                    } else {
+                        format!("{} MiB of the source read", read >> 20)
+                    };
+                    eprintln!("vcfq dbsnp build: {message}; {share}; {seconds:.0} s");
                     self.last_line = Instant::now();
                 }
             }
@@ -173,9 +191,24 @@ fn run_build(args: BuildArgs) -> Result<(), Failure> {
     if let Some(threads) = args.threads {
         options.threads = threads as usize;
     }
+    let minimum = minimum_memory_bytes(options.threads);
+    if options.memory_bytes < minimum {
+        return Err(Failure::Usage(format!(
+            "--memory {} MiB is too little for {} parser threads: give at least {} MiB, or fewer --threads",
+            options.memory_bytes >> 20,
+            options.threads,
+            minimum.div_ceil(1 << 20)
+        )));
+    }
     let interrupted = Arc::clone(&options.interrupted);
     // Ctrl-C stops the build, which then removes its temporary files.
-    let _ = ctrlc::set_handler(move || interrupted.store(true, Ordering::Relaxed));
+    // A second Ctrl-C ends the process at once (a later build sweeps what it leaves).
+    let _ = ctrlc::set_handler(move || {
+        if interrupted.swap(true, Ordering::Relaxed) {
+            eprintln!("vcfq: interrupted again; stopping now");
+            std::process::exit(130);
+        }
+    });
     let mut display = BuildDisplay::new();
     let result = build_map(&options, &mut |progress| display.update(progress));
     display.finish();

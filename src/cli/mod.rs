@@ -69,6 +69,8 @@ impl Command {
 
 /// Why a command failed; `main` turns it into a message and an exit code.
 pub(crate) enum Failure {
+    /// The command's arguments do not work together (exit 2, as clap's usage errors).
+    Usage(String),
     Vcfq(Error),
     Io(String, io::Error),
     BrokenPipe,

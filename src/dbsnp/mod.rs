@@ -28,7 +28,10 @@ use format::{
     rsid_bucket_key, rsid_entries, rsid_from_bucket, rsid_loci, TABLE_MAGIC,
 };
 
-pub use ingest::{build_map, BuildOptions, BuildPhase, BuildProgress, BuildSummary};
+pub use ingest::{
+    build_map, minimum_memory_bytes, BuildOptions, BuildPhase, BuildProgress, BuildSummary,
+    MIN_MEMORY_BYTES,
+};
 
 /// The format this version of vcfq writes and reads.
 pub const FORMAT_NAME: &str = "vcfq-dbsnp-map";

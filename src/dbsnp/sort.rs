@@ -137,6 +137,24 @@ fn read_exact_or_end(input: &mut impl Read, buffer: &mut [u8]) -> io::Result<boo
     Ok(true)
 }
 
+/// How the run files are merged: how many at once, and each one's read buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MergePlan {
+    /// Run files merged at once (more are merged in passes).
+    pub fan_in: usize,
+    /// The read buffer of each run file being merged.
+    pub buffer_bytes: usize,
+}
+
+impl Default for MergePlan {
+    fn default() -> MergePlan {
+        MergePlan {
+            fan_in: 64,
+            buffer_bytes: 1 << 20,
+        }
+    }
+}
+
 /// Sorts records of type `R` within `memory_budget` bytes, spilling to `run_dir`.
 pub(crate) struct ExternalSorter<R: Record> {
     records: Vec<R>,
@@ -147,10 +165,16 @@ pub(crate) struct ExternalSorter<R: Record> {
     runs: Vec<PathBuf>,
     merged_runs: usize,
     spilled_bytes: u64,
+    merge: MergePlan,
 }
 
 impl<R: Record> ExternalSorter<R> {
-    pub(crate) fn new(run_dir: &Path, run_prefix: &str, memory_budget: usize) -> ExternalSorter<R> {
+    pub(crate) fn new(
+        run_dir: &Path,
+        run_prefix: &str,
+        memory_budget: usize,
+        merge: MergePlan,
+    ) -> ExternalSorter<R> {
         ExternalSorter {
             records: Vec::new(),
             used: 0,
@@ -160,6 +184,10 @@ impl<R: Record> ExternalSorter<R> {
             runs: Vec::new(),
             merged_runs: 0,
             spilled_bytes: 0,
+            merge: MergePlan {
+                fan_in: merge.fan_in.max(2),
+                buffer_bytes: merge.buffer_bytes.max(4096),
+            },
         }
     }
 
@@ -231,16 +259,20 @@ impl<R: Record> ExternalSorter<R> {
             self.spill()?;
         }
         self.records = Vec::new();
-        // Merge in passes when there are many runs, so that at most MAX_FAN_IN files (and
+        // Merge in passes when there are many runs, so that at most `fan_in` files (and
         // their buffers) are open at once.
-        while self.runs.len() > MAX_FAN_IN {
-            let group: Vec<PathBuf> = self.runs.drain(..MAX_FAN_IN).collect();
+        let MergePlan {
+            fan_in,
+            buffer_bytes,
+        } = self.merge;
+        while self.runs.len() > fan_in {
+            let group: Vec<PathBuf> = self.runs.drain(..fan_in).collect();
             let path = self.run_dir.join(format!(
                 "{}-merged-{:05}.run",
                 self.run_prefix, self.merged_runs
             ));
             self.merged_runs += 1;
-            let mut merged: SortedRecords<R> = SortedRecords::merge(group)?;
+            let mut merged: SortedRecords<R> = SortedRecords::merge(group, buffer_bytes)?;
             let mut out = BufWriter::with_capacity(1 << 20, File::create(&path)?);
             while let Some(record) = merged.next_record()? {
                 record.write_to(&mut out)?;
@@ -250,21 +282,18 @@ impl<R: Record> ExternalSorter<R> {
             self.runs.push(path);
         }
         Ok((
-            SortedRecords::merge(std::mem::take(&mut self.runs))?,
+            SortedRecords::merge(std::mem::take(&mut self.runs), buffer_bytes)?,
             self.spilled_bytes,
         ))
     }
 }
 
-/// The most run files merged at once.
-const MAX_FAN_IN: usize = 64;
-
 impl<R: Record + Clone> SortedRecords<R> {
-    fn merge(runs: Vec<PathBuf>) -> io::Result<SortedRecords<R>> {
+    fn merge(runs: Vec<PathBuf>, buffer_bytes: usize) -> io::Result<SortedRecords<R>> {
         let mut readers = Vec::with_capacity(runs.len());
         let mut heap = BinaryHeap::with_capacity(runs.len());
         for (index, path) in runs.iter().enumerate() {
-            let mut reader = BufReader::with_capacity(1 << 20, File::open(path)?);
+            let mut reader = BufReader::with_capacity(buffer_bytes, File::open(path)?);
             if let Some(record) = R::read_from(&mut reader)? {
                 heap.push(Reverse((record, index)));
             }
@@ -325,7 +354,8 @@ mod tests {
     #[test]
     fn sorts_and_dedups_across_runs() {
         let dir = tempfile::tempdir().unwrap();
-        let mut sorter: ExternalSorter<u128> = ExternalSorter::new(dir.path(), "t", 1 << 20);
+        let mut sorter: ExternalSorter<u128> =
+            ExternalSorter::new(dir.path(), "t", 1 << 20, MergePlan::default());
         // Pseudo-random order with duplicates, enough for several runs of 1 MiB.
         let mut expected = Vec::new();
         let mut x: u128 = 12345;
@@ -356,11 +386,12 @@ mod tests {
     fn many_runs_merge_in_passes() {
         let dir = tempfile::tempdir().unwrap();
         // A 4 KiB budget: 256 records a run, 200 runs, so two merge levels.
-        let mut sorter: ExternalSorter<u128> = ExternalSorter::new(dir.path(), "m", 4096);
+        let mut sorter: ExternalSorter<u128> =
+            ExternalSorter::new(dir.path(), "m", 4096, MergePlan::default());
         for value in (0..51_200u128).rev() {
             sorter.push(value).unwrap();
         }
-        assert!(sorter.runs.len() > MAX_FAN_IN);
+        assert!(sorter.runs.len() > MergePlan::default().fan_in);
         let (mut sorted, spilled) = sorter.finish().unwrap();
         // 200 runs of 4 KiB, then merged runs on top: all counted.
         assert!(spilled > 51_200 * 16, "{spilled}");
@@ -382,7 +413,7 @@ mod tests {
     fn allele_records_order_by_key_then_rs() {
         let dir = tempfile::tempdir().unwrap();
         let mut sorter: ExternalSorter<AlleleRecord> =
-            ExternalSorter::new(dir.path(), "a", 1 << 20);
+            ExternalSorter::new(dir.path(), "a", 1 << 20, MergePlan::default());
         let long = vec![b'A'; 40];
         for (key, rs) in [
             (&b"b"[..], 2),

@@ -26,6 +26,7 @@ pub(crate) use parse::{parse_dbsnp_line, row_rs_numbers, ContigCache, DbsnpLine}
 use read::{read_and_sort, SortedPairs, Source};
 use write::{write_alleles, write_merged, write_rsids};
 
+use super::sort::MergePlan;
 use super::{
     FileInfo, MapCounts, MapMetadata, SourceInfo, ALLELES_FILE, ALLELES_TABLE, FORMAT_NAME,
     FORMAT_VERSION, MERGED_FILE, META_FILE, RSIDS_FILE, RSIDS_TABLE,
@@ -42,7 +43,9 @@ pub struct BuildOptions {
     pub out: PathBuf,
     /// Merge history: TSV `old_rs<TAB>current_rs`.
     pub merged: Option<PathBuf>,
-    /// Memory for the in-memory sort buffers, in bytes (default 3 GiB, which keeps the whole build under 4 GiB of RSS).
+    /// The build's memory, in bytes: the whole process (sort buffers, the chunks of source
+    /// text in flight, the program itself) stays within it. Default 3 GiB; at least
+    /// [`MIN_MEMORY_BYTES`].
     pub memory_bytes: u64,
     /// Parser threads (default: the machine's cores).
     pub threads: usize,
@@ -132,19 +135,102 @@ impl Drop for TemporaryDir {
     }
 }
 
+/// The longest line a source may hold; a longer one (a file without line ends, say) is
+/// refused, so that memory stays bounded whatever the source is.
+pub(crate) const MAX_LINE: usize = 4 << 20;
+/// What a build uses besides the buffers the plan sizes: the program and its libraries
+/// (13 MB), the I/O buffers and the decompressor, and the two `fst` builders writing at
+/// once (their node registries take about 9 MB each).
+const FIXED_BYTES: usize = 40 << 20;
+/// The smallest memory budget a build accepts.
+pub const MIN_MEMORY_BYTES: u64 = 64 << 20;
+
+/// The smallest memory budget a build with `threads` parser threads stays within:
+/// [`MIN_MEMORY_BYTES`], or more for many threads (each holds chunks and batches).
+pub fn minimum_memory_bytes(threads: usize) -> u64 {
+    let threads = threads.max(1);
+    let smallest = FIXED_BYTES
+        + (3 * threads + 1) * MIN_CHUNK_BYTES
+        + MAX_LINE
+        + threads * MIN_BATCH_RECORDS * RECORD_BYTES
+        + MIN_SORT_BYTES;
+    MIN_MEMORY_BYTES.max(smallest as u64)
+}
+
+/// The smallest chunk of source text handed to a parser.
+const MIN_CHUNK_BYTES: usize = 256 << 10;
+/// The fewest records a parser gathers before handing them to the sorters.
+const MIN_BATCH_RECORDS: usize = 1 << 10;
+/// A parser's records per rsID and ALT: a locus record (16 bytes) and an allele record
+/// (at most 64 with its key inline).
+const RECORD_BYTES: usize = 16 + 64;
+/// The smallest sort buffers a budget of at least [`minimum_memory_bytes`] leaves.
+const MIN_SORT_BYTES: usize = 8 << 20;
+
+/// How a build divides its memory budget, so that the whole process stays within it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MemoryPlan {
+    /// Source text handed to a parser at a time.
+    chunk_bytes: usize,
+    /// Records a parser gathers before handing them to the sorters.
+    batch_records: usize,
+    /// The (rsID, locus) sorter's buffer.
+    loci_bytes: usize,
+    /// The (allele, rsID) sorter's buffer.
+    allele_bytes: usize,
+    /// How the run files are merged.
+    merge: MergePlan,
+}
+
+impl MemoryPlan {
+    /// The plan for `memory` bytes and `threads` parser threads. Below
+    /// [`MIN_MEMORY_BYTES`] (which the command refuses) the buffers take their smallest
+    /// sizes and the sorters spill early: the whole build then takes that minimum.
+    pub(crate) fn new(memory: u64, threads: usize) -> MemoryPlan {
+        let memory = usize::try_from(memory).unwrap_or(usize::MAX);
+        let threads = threads.max(1);
+        let available = memory.saturating_sub(FIXED_BYTES);
+        // Chunks in flight: two queued per parser, one being parsed per parser, one being
+        // filled (which may grow to hold the line that crosses its end): a 16th of it all.
+        let in_flight = 3 * threads + 1;
+        let chunk_bytes = (available / 16 / in_flight).clamp(MIN_CHUNK_BYTES, 8 << 20);
+        let batch_records =
+            (available / 32 / threads / RECORD_BYTES).clamp(MIN_BATCH_RECORDS, 1 << 16);
+        let pipeline = in_flight * chunk_bytes + MAX_LINE + threads * batch_records * RECORD_BYTES;
+        let sort = available.saturating_sub(pipeline).max(8 << 10);
+        // The runs are merged once reading is done and the chunks and sort buffers are
+        // freed; the two tables are written at once, so each merge may take half.
+        let fan_in = 64;
+        let merge = MergePlan {
+            fan_in,
+            buffer_bytes: (sort / 2 / fan_in).clamp(64 << 10, 1 << 20),
+        };
+        // Locus records are small and fixed; most of the budget goes to allele records.
+        let loci_bytes = sort / 3;
+        MemoryPlan {
+            chunk_bytes,
+            batch_records,
+            loci_bytes,
+            allele_bytes: sort - loci_bytes,
+            merge,
+        }
+    }
+}
+
 /// Builds a map as `options` say, reporting progress through `progress`.
 pub fn build_map(
     options: &BuildOptions,
     progress: &mut dyn FnMut(&BuildProgress),
 ) -> Result<BuildSummary, Error> {
     let started = Instant::now();
+    let plan = MemoryPlan::new(options.memory_bytes, options.threads);
     let mut source = Source::open(&options.source)?;
     let source_size = source.size;
     let source_header = std::mem::take(&mut source.header);
     let temporary = prepare_temporary_dir(&options.out)?;
     let runs_dir = temporary.path.join("runs");
     fs::create_dir(&runs_dir).map_err(|error| io_error("creating", &runs_dir, error))?;
-    let sorted = read_and_sort(source, &runs_dir, options, progress)?;
+    let sorted = read_and_sort(source, &runs_dir, options, plan, progress)?;
     let spilled_bytes = sorted.spilled_bytes;
     let (mut counts, mut files) =
         write_tables(&temporary.path, sorted, options, source_size, progress)?;

@@ -4,8 +4,9 @@
 use std::io::BufRead;
 use std::path::Path;
 
-use super::{input_error, io_error};
+use super::{input_error, io_error, MAX_LINE};
 use crate::error::Error;
+use crate::lines::{read_line_limited, LineRead};
 use crate::types::{parse_digits, rsids_in_id_column, Contig, Rsid};
 use crate::vcf::non_grch38_contig;
 
@@ -43,6 +44,9 @@ impl ContigCache {
     }
 }
 
+/// The longest contig name counted among the skipped contigs (GRCh38's longest is 23).
+const MAX_CONTIG_NAME: usize = 255;
+
 /// Parses a dbSNP data line. Errors say what is malformed.
 pub(crate) fn parse_dbsnp_line<'a>(
     line: &'a [u8],
@@ -56,10 +60,17 @@ pub(crate) fn parse_dbsnp_line<'a>(
             .ok_or_else(|| format!("the line has no {name} column"))
     };
     let chromosome = next("CHROM")?;
+    let position_text = next("POS")?;
     let Some(contig) = contigs.resolve(chromosome) else {
+        // Counted by name in the summary: a name no contig has is a damaged line.
+        if chromosome.len() > MAX_CONTIG_NAME {
+            return Err(format!(
+                "CHROM is {} bytes long: the line is not a VCF record",
+                chromosome.len()
+            ));
+        }
         return Ok(DbsnpLine::OtherContig(chromosome));
     };
-    let position_text = next("POS")?;
     let position = parse_digits(position_text)
         .filter(|&position| position >= 1)
         .ok_or_else(|| {
@@ -124,12 +135,21 @@ pub(super) fn read_header(
     let mut header = SourceHeader::default();
     let mut line = Vec::new();
     loop {
-        line.clear();
-        let read = input
-            .read_until(b'\n', &mut line)
+        let read = read_line_limited(input, &mut line, MAX_LINE)
             .map_err(|error| io_error("reading", source, error))?;
-        if read == 0 {
-            return Ok((header, Vec::new()));
+        match read {
+            LineRead::End => return Ok((header, Vec::new())),
+            LineRead::TooLong => {
+                return Err(input_error(
+                    source,
+                    format!(
+                        "line {} is longer than {} MiB without a line end: it is not a dbSNP VCF (or the file is damaged)",
+                        *line_count + 1,
+                        MAX_LINE >> 20
+                    ),
+                ))
+            }
+            LineRead::Line => {}
         }
         if line.first() != Some(&b'#') {
             // The first data line goes to the parsers with the rest.

@@ -10,11 +10,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 
+use super::MemoryPlan;
+
 use super::parse::{
     parse_dbsnp_line, read_header, row_rs_numbers, ContigCache, DbsnpLine, SourceHeader,
 };
 use super::write::allele_sort_key;
-use super::{input_error, io_error, BuildOptions, BuildPhase, BuildProgress};
+use super::{input_error, io_error, BuildOptions, BuildPhase, BuildProgress, MAX_LINE};
 use crate::dbsnp::sort::{AlleleRecord, ExternalSorter, SortedRecords};
 use crate::dbsnp::{Locus, MapCounts};
 use crate::error::{Error, ErrorKind};
@@ -22,7 +24,8 @@ use crate::error::{Error, ErrorKind};
 /// The source file, opened, its header read, positioned at its first data line.
 pub(super) struct Source {
     path: PathBuf,
-    /// Its size in bytes.
+    /// Its size in bytes; 0 when it is not a regular file (a pipe, a device), whose size
+    /// is not known in advance.
     pub(super) size: u64,
     /// What its header says.
     pub(super) header: SourceHeader,
@@ -42,25 +45,35 @@ impl Source {
             io::ErrorKind::NotFound => input_error(path, "does not exist"),
             _ => io_error("opening", path, error),
         })?;
-        let size = file
+        let metadata = file
             .metadata()
-            .map_err(|error| io_error("reading", path, error))?
-            .len();
-        let mut magic = [0u8; 2];
-        let compressed = (&file).read_exact(&mut magic).is_ok() && crate::bgzf::is_gzip(&magic);
-        let file = File::open(path).map_err(|error| io_error("opening", path, error))?;
-        let bytes_read = Arc::new(AtomicU64::new(0));
-        let counted = CountingReader {
-            inner: file,
-            count: Arc::clone(&bytes_read),
+            .map_err(|error| io_error("reading", path, error))?;
+        let size = if metadata.is_file() {
+            metadata.len()
+        } else {
+            0
         };
+        // One handle, sniffed without consuming: a pipe cannot be opened twice.
+        let bytes_read = Arc::new(AtomicU64::new(0));
+        let mut counted = BufReader::with_capacity(
+            1 << 20,
+            CountingReader {
+                inner: file,
+                count: Arc::clone(&bytes_read),
+            },
+        );
+        let compressed = crate::bgzf::is_gzip(
+            counted
+                .fill_buf()
+                .map_err(|error| io_error("reading", path, error))?,
+        );
         let mut input: Box<dyn BufRead + Send> = if compressed {
             Box::new(BufReader::with_capacity(
                 1 << 20,
-                flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, counted)),
+                flate2::bufread::MultiGzDecoder::new(counted),
             ))
         } else {
-            Box::new(BufReader::with_capacity(1 << 20, counted))
+            Box::new(counted)
         };
         let mut header_lines = 0u64;
         let (header, first_data_line) = read_header(path, &mut input, &mut header_lines)?;
@@ -98,121 +111,168 @@ struct WorkerCounts {
     skipped_contigs: HashMap<Vec<u8>, u64>,
 }
 
-struct Sorters {
-    loci: Mutex<ExternalSorter<u128>>,
-    alleles: Mutex<ExternalSorter<AlleleRecord>>,
-}
-
 /// A chunk of whole lines and the line number of its first line.
 struct Chunk {
     first_line: u64,
     bytes: Vec<u8>,
 }
 
-fn parse_chunks(
-    source: &Path,
-    chunks: &Mutex<Receiver<Chunk>>,
-    sorters: &Sorters,
-    rows_read: &AtomicU64,
-) -> Result<WorkerCounts, Error> {
-    const BATCH: usize = 1 << 16;
-    let mut counts = WorkerCounts::default();
-    let mut loci: Vec<u128> = Vec::with_capacity(BATCH);
-    let mut alleles: Vec<AlleleRecord> = Vec::with_capacity(BATCH);
-    let mut key = Vec::new();
-    let mut reported = 0;
-    let mut contigs = ContigCache::default();
-    let sort_error = |error: io::Error| Error::io("writing a temporary sort run", error);
+/// What the reader and the parser threads share.
+struct Pipeline<'a> {
+    chunks: Mutex<Receiver<Chunk>>,
+    loci: Mutex<ExternalSorter<u128>>,
+    alleles: Mutex<ExternalSorter<AlleleRecord>>,
+    rows_read: AtomicU64,
+    /// Set by a parser that failed: the reader stops at its next chunk, and the parsers
+    /// take the chunks already sent without parsing them, so nobody waits for anybody.
+    failed: std::sync::atomic::AtomicBool,
+    options: &'a BuildOptions,
+    plan: MemoryPlan,
+}
+
+impl Pipeline<'_> {
+    fn stopping(&self) -> bool {
+        self.failed.load(Ordering::Relaxed) || self.options.interrupted.load(Ordering::Relaxed)
+    }
+}
+
+/// A parser thread: takes chunks until the reader is done, parses each, and hands its
+/// records to the sorters in batches. After an error (its own or another parser's) or an
+/// interrupt it keeps taking chunks without parsing them, so the reader never blocks.
+fn parse_chunks(source: &Path, pipeline: &Pipeline) -> Result<WorkerCounts, Error> {
+    let mut parser = Parser {
+        counts: WorkerCounts::default(),
+        loci: Vec::with_capacity(pipeline.plan.batch_records),
+        alleles: Vec::with_capacity(pipeline.plan.batch_records),
+        key: Vec::new(),
+        contigs: ContigCache::default(),
+    };
+    let mut result = Ok(());
     loop {
-        let chunk = match chunks
+        let received = pipeline
+            .chunks
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .recv()
-        {
-            Ok(chunk) => chunk,
-            Err(_) => break,
+            .recv();
+        let Ok(chunk) = received else {
+            break;
         };
-        let mut line_number = chunk.first_line;
-        for line in chunk.bytes.split(|&b| b == b'\n') {
-            if line.is_empty() || line == b"\r" {
-                line_number += 1;
-                continue;
-            }
-            counts.rows_read += 1;
-            match parse_dbsnp_line(line, &mut contigs)
-                .map_err(|message| input_error(source, format!("line {line_number}: {message}")))?
-            {
-                DbsnpLine::OtherContig(name) => {
-                    *counts.skipped_contigs.entry(name.to_vec()).or_default() += 1
-                }
-                DbsnpLine::Row {
-                    contig,
-                    position,
-                    id,
-                    info,
-                    reference,
-                    alternates,
-                } => {
-                    let locus = Locus::pack(contig.ordinal(), position);
-                    let mut any = false;
-                    for rs in row_rs_numbers(id, info) {
-                        any = true;
-                        loci.push((u128::from(rs) << 64) | u128::from(locus));
-                        for alternate in alternates
-                            .split(|&b| b == b',')
-                            .filter(|alt| !alt.is_empty() && *alt != b".")
-                        {
-                            allele_sort_key(
-                                &mut key,
-                                contig.ordinal(),
-                                position,
-                                reference,
-                                alternate,
-                            );
-                            alleles.push(AlleleRecord::new(&key, rs));
-                        }
-                    }
-                    if any {
-                        counts.rows_used += 1;
-                    } else {
-                        counts.rows_without_rsid += 1;
-                    }
-                }
-            }
-            line_number += 1;
+        if result.is_err() || pipeline.stopping() {
+            continue;
         }
-        rows_read.fetch_add(counts.rows_read - reported, Ordering::Relaxed);
-        reported = counts.rows_read;
-        if loci.len() >= BATCH {
-            sorters
+        let before = parser.counts.rows_read;
+        result = parser.chunk(source, &chunk, pipeline);
+        pipeline
+            .rows_read
+            .fetch_add(parser.counts.rows_read - before, Ordering::Relaxed);
+        if result.is_err() {
+            pipeline.failed.store(true, Ordering::Relaxed);
+        }
+    }
+    result?;
+    parser.flush(pipeline, 1)?;
+    Ok(parser.counts)
+}
+
+/// One parser thread's state.
+struct Parser {
+    counts: WorkerCounts,
+    loci: Vec<u128>,
+    alleles: Vec<AlleleRecord>,
+    key: Vec<u8>,
+    contigs: ContigCache,
+}
+
+impl Parser {
+    fn chunk(&mut self, source: &Path, chunk: &Chunk, pipeline: &Pipeline) -> Result<(), Error> {
+        let lines = (chunk.first_line..).zip(chunk.bytes.split(|&b| b == b'\n'));
+        for (line_number, line) in lines {
+            if line.len() > MAX_LINE {
+                return Err(input_error(
+                    source,
+                    format!(
+                        "line {line_number} is longer than {} MiB: it is not a dbSNP VCF (or the file is damaged)",
+                        MAX_LINE >> 20
+                    ),
+                ));
+            }
+            if !(line.is_empty() || line == b"\r") {
+                self.counts.rows_read += 1;
+                self.line(line).map_err(|message| {
+                    input_error(source, format!("line {line_number}: {message}"))
+                })?;
+            }
+        }
+        self.flush(pipeline, pipeline.plan.batch_records)
+    }
+
+    fn line(&mut self, line: &[u8]) -> Result<(), String> {
+        match parse_dbsnp_line(line, &mut self.contigs)? {
+            DbsnpLine::OtherContig(name) => {
+                *self
+                    .counts
+                    .skipped_contigs
+                    .entry(name.to_vec())
+                    .or_default() += 1
+            }
+            DbsnpLine::Row {
+                contig,
+                position,
+                id,
+                info,
+                reference,
+                alternates,
+            } => {
+                let locus = Locus::pack(contig.ordinal(), position);
+                let mut any = false;
+                for rs in row_rs_numbers(id, info) {
+                    any = true;
+                    self.loci.push((u128::from(rs) << 64) | u128::from(locus));
+                    for alternate in alternates
+                        .split(|&b| b == b',')
+                        .filter(|alt| !alt.is_empty() && *alt != b".")
+                    {
+                        allele_sort_key(
+                            &mut self.key,
+                            contig.ordinal(),
+                            position,
+                            reference,
+                            alternate,
+                        );
+                        self.alleles.push(AlleleRecord::new(&self.key, rs));
+                    }
+                }
+                if any {
+                    self.counts.rows_used += 1;
+                } else {
+                    self.counts.rows_without_rsid += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands the batches of at least `at_least` records to the sorters.
+    fn flush(&mut self, pipeline: &Pipeline, at_least: usize) -> Result<(), Error> {
+        let sort_error = |error: io::Error| Error::io("writing a temporary sort run", error);
+        if self.loci.len() >= at_least {
+            pipeline
                 .loci
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .push_batch(&mut loci)
+                .push_batch(&mut self.loci)
                 .map_err(sort_error)?;
         }
-        if alleles.len() >= BATCH {
-            sorters
+        if self.alleles.len() >= at_least {
+            pipeline
                 .alleles
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .push_batch(&mut alleles)
+                .push_batch(&mut self.alleles)
                 .map_err(sort_error)?;
         }
+        Ok(())
     }
-    sorters
-        .loci
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push_batch(&mut loci)
-        .map_err(sort_error)?;
-    sorters
-        .alleles
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push_batch(&mut alleles)
-        .map_err(sort_error)?;
-    Ok(counts)
 }
 
 /// The source's records, sorted, and what reading it counted.
@@ -228,33 +288,41 @@ pub(super) struct SortedPairs {
 }
 
 /// Reads and parses the whole source on `options.threads` parser threads, sorting its
-/// records within the memory budget (runs spill into `runs_dir`).
+/// records within the memory plan (runs spill into `runs_dir`).
 pub(super) fn read_and_sort(
     source: Source,
     runs_dir: &Path,
     options: &BuildOptions,
+    plan: MemoryPlan,
     progress: &mut dyn FnMut(&BuildProgress),
 ) -> Result<SortedPairs, Error> {
     let threads = options.threads.max(1);
-    let budget = usize::try_from(options.memory_bytes).unwrap_or(usize::MAX);
-    // The loci records are small and fixed; most of the budget goes to allele records.
-    let sorters = Sorters {
-        loci: Mutex::new(ExternalSorter::new(runs_dir, "loci", budget / 3)),
+    let (sender, receiver) = sync_channel::<Chunk>(threads * 2);
+    let pipeline = Pipeline {
+        chunks: Mutex::new(receiver),
+        loci: Mutex::new(ExternalSorter::new(
+            runs_dir,
+            "loci",
+            plan.loci_bytes,
+            plan.merge,
+        )),
         alleles: Mutex::new(ExternalSorter::new(
             runs_dir,
             "alleles",
-            budget / 3 * 2 - (threads * (8 << 20)).min(budget / 3),
+            plan.allele_bytes,
+            plan.merge,
         )),
+        rows_read: AtomicU64::new(0),
+        failed: std::sync::atomic::AtomicBool::new(false),
+        options,
+        plan,
     };
-    let rows_read = AtomicU64::new(0);
-    let (sender, receiver) = sync_channel::<Chunk>(threads * 2);
-    let receiver = Mutex::new(receiver);
     let path = source.path.clone();
     let worker_results: Vec<Result<WorkerCounts, Error>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
-            .map(|_| scope.spawn(|| parse_chunks(&path, &receiver, &sorters, &rows_read)))
+            .map(|_| scope.spawn(|| parse_chunks(&path, &pipeline)))
             .collect();
-        let read_result = send_chunks(source, &sender, options, &rows_read, progress);
+        let read_result = send_chunks(source, &sender, &pipeline, progress);
         drop(sender);
         let mut results: Vec<Result<WorkerCounts, Error>> = workers
             .into_iter()
@@ -286,13 +354,13 @@ pub(super) fn read_and_sort(
         }
     }
     let sort_error = |error: io::Error| Error::io("reading a temporary sort run", error);
-    let (loci, loci_spilled) = sorters
+    let (loci, loci_spilled) = pipeline
         .loci
         .into_inner()
         .unwrap_or_else(|p| p.into_inner())
         .finish()
         .map_err(sort_error)?;
-    let (alleles, alleles_spilled) = sorters
+    let (alleles, alleles_spilled) = pipeline
         .alleles
         .into_inner()
         .unwrap_or_else(|p| p.into_inner())
@@ -307,25 +375,30 @@ pub(super) fn read_and_sort(
 }
 
 /// Inflates the source and sends it to the parsers in chunks of whole lines, reporting
-/// progress after each.
+/// progress after each. Stops at once when a parser failed (its error is the build's) or
+/// the build is interrupted; refuses a line longer than `MAX_LINE`, so that memory stays
+/// bounded whatever the source holds.
 fn send_chunks(
     mut source: Source,
     sender: &SyncSender<Chunk>,
-    options: &BuildOptions,
-    rows_read: &AtomicU64,
+    pipeline: &Pipeline,
     progress: &mut dyn FnMut(&BuildProgress),
 ) -> Result<(), Error> {
-    const CHUNK: usize = 8 << 20;
+    let chunk_bytes = pipeline.plan.chunk_bytes;
     let mut carry = std::mem::take(&mut source.first_data_line);
     let mut next_line = source.header_lines + 1;
     loop {
-        if options.interrupted.load(Ordering::Relaxed) {
+        if pipeline.options.interrupted.load(Ordering::Relaxed) {
             return Err(ErrorKind::Interrupted.into());
         }
+        if pipeline.failed.load(Ordering::Relaxed) {
+            // The parser's error is reported with the parsers' results.
+            return Ok(());
+        }
         let mut bytes = std::mem::take(&mut carry);
-        bytes.reserve(CHUNK + (1 << 16));
+        bytes.reserve(chunk_bytes.saturating_sub(bytes.len()) + 1);
         let mut end_of_input = false;
-        while bytes.len() < CHUNK {
+        while bytes.len() < chunk_bytes {
             let buffer = source.input.fill_buf().map_err(|error| {
                 input_error(
                     &source.path,
@@ -336,18 +409,33 @@ fn send_chunks(
                 end_of_input = true;
                 break;
             }
-            let n = buffer.len().min(CHUNK - bytes.len() + 1);
+            let n = buffer.len().min(chunk_bytes - bytes.len() + 1);
             bytes.extend_from_slice(&buffer[..n]);
             source.input.consume(n);
         }
         if !end_of_input {
             // Keep the partial last line for the next chunk.
-            match bytes.iter().rposition(|&b| b == b'\n') {
-                Some(last) => carry = bytes.split_off(last + 1),
-                None => {
-                    carry = bytes;
-                    continue;
-                }
+            let last_line_start = bytes
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |at| at + 1);
+            if bytes.len() - last_line_start > MAX_LINE {
+                let line = next_line
+                    + bytes[..last_line_start]
+                        .iter()
+                        .filter(|&&b| b == b'\n')
+                        .count() as u64;
+                return Err(input_error(
+                    &source.path,
+                    format!(
+                        "line {line} is longer than {} MiB without a line end: it is not a dbSNP VCF (or the file is damaged)",
+                        MAX_LINE >> 20
+                    ),
+                ));
+            }
+            carry = bytes.split_off(last_line_start);
+            if bytes.is_empty() {
+                continue;
             }
         }
         let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
@@ -357,12 +445,11 @@ fn send_chunks(
         };
         next_line += lines;
         if sender.send(chunk).is_err() {
-            // A parser stopped on an error; it is reported with the parsers' results.
             return Ok(());
         }
         progress(&BuildProgress {
             phase: BuildPhase::Reading,
-            rows_read: rows_read.load(Ordering::Relaxed),
+            rows_read: pipeline.rows_read.load(Ordering::Relaxed),
             source_bytes_read: source.bytes_read.load(Ordering::Relaxed),
             source_bytes_total: source.size,
             keys_written: 0,

@@ -1,0 +1,270 @@
+//! The defects adversarial testing found (a hang, unbounded memory, silent wrong answers,
+//! a non-atomic map replace, a server that stopped at 250 samples), each reproduced here
+//! as it was found and bounded in time.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::util::{leftovers, run_bounded, vcfq};
+
+const DEADLINE: Duration = Duration::from_secs(120);
+
+/// A dbSNP-like plain-text source of `rows` rows on chr1 (RefSeq names), with
+/// `bad_line` put in place of the rows whose 1-based numbers `bad_rows` lists.
+fn dbsnp_source(path: &Path, rows: u64, bad_rows: &[u64], bad_line: &str) {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    out.write_all(b"##fileformat=VCFv4.0\n##dbSNP_BUILD_ID=156\n##reference=GRCh38.p14\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n").unwrap();
+    for row in 1..=rows {
+        if bad_rows.contains(&row) {
+            writeln!(out, "{bad_line}").unwrap();
+        } else {
+            writeln!(
+                out,
+                "NC_000001.11\t{}\trs{}\tA\tG,T\t.\t.\tRS={};dbSNPBuildID=156;VC=SNV",
+                1000 + row * 3,
+                row * 7 + 1,
+                row * 7 + 1
+            )
+            .unwrap();
+        }
+    }
+    out.flush().unwrap();
+}
+
+fn build(source: &Path, out: &Path, extra: &[&str]) -> crate::util::Finished {
+    let mut command = vcfq();
+    command
+        .args(["dbsnp", "build"])
+        .arg(source)
+        .arg("--out")
+        .arg(out)
+        .args(extra);
+    run_bounded(&mut command, DEADLINE)
+}
+
+#[test]
+fn a_build_with_bad_rows_in_several_chunks_stops_at_once_and_cleans_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("dbsnp.vcf");
+    // About 80 bytes a row: 500,000 rows are 40 MB, five 8 MiB chunks. Bad rows in the
+    // second and third chunks, more chunks unread after them.
+    dbsnp_source(&source, 500_000, &[120_000, 230_000], "NC_000001.11");
+    let out = dir.path().join("map");
+    for threads in ["2", "1"] {
+        let finished = build(&source, &out, &["--threads", threads]);
+        assert_eq!(finished.code, 2, "--threads {threads}: {}", finished.stderr);
+        assert!(
+            finished
+                .stderr
+                .contains("line 120004: the line has no POS column")
+                || finished
+                    .stderr
+                    .contains("line 230004: the line has no POS column"),
+            "{}",
+            finished.stderr
+        );
+        assert!(!out.exists());
+        assert_eq!(leftovers(dir.path(), ".map."), Vec::<String>::new());
+    }
+    // One bad row, one parser thread.
+    dbsnp_source(&source, 300_000, &[150_000], "NC_000001.11\tx");
+    let finished = build(&source, &out, &["--threads", "1"]);
+    assert_eq!(finished.code, 2, "{}", finished.stderr);
+    assert!(
+        finished.stderr.contains("line 150004: POS \"x\""),
+        "{}",
+        finished.stderr
+    );
+    assert_eq!(leftovers(dir.path(), ".map."), Vec::<String>::new());
+}
+
+#[test]
+fn random_bytes_and_endless_lines_are_refused_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let random = dir.path().join("random.bin");
+    // 24 MB of seeded random bytes (no gzip magic, so read as text).
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let bytes: Vec<u8> = (0..24 << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8 | 1
+        })
+        .collect();
+    std::fs::write(&random, &bytes).unwrap();
+    let out = dir.path().join("map");
+    let finished = build(&random, &out, &[]);
+    assert_eq!(finished.code, 2, "{}", finished.stderr);
+    assert!(
+        finished.stderr.contains("random.bin: line "),
+        "{}",
+        finished.stderr
+    );
+    assert_eq!(leftovers(dir.path(), ".map."), Vec::<String>::new());
+
+    // No line end at all: refused at the line-length limit, in a few tens of MB.
+    for endless in [Path::new("/dev/zero"), &dir.path().join("zeros")] {
+        if endless != Path::new("/dev/zero") {
+            std::fs::write(endless, vec![0u8; 40 << 20]).unwrap();
+        }
+        let finished = build(endless, &out, &[]);
+        assert_eq!(finished.code, 2, "{}", finished.stderr);
+        assert!(
+            finished
+                .stderr
+                .contains("line 1 is longer than 4 MiB without a line end"),
+            "{}",
+            finished.stderr
+        );
+        assert!(
+            finished.peak_rss < 100 << 20,
+            "{}: {} MB",
+            endless.display(),
+            finished.peak_rss >> 20
+        );
+    }
+    // A long line past the header, after good rows.
+    let source = dir.path().join("long.vcf");
+    dbsnp_source(&source, 1000, &[500], &"A".repeat(5 << 20));
+    let finished = build(&source, &out, &[]);
+    assert_eq!(finished.code, 2, "{}", finished.stderr);
+    assert!(
+        finished.stderr.contains("line 504 is longer than 4 MiB"),
+        "{}",
+        finished.stderr
+    );
+}
+
+#[test]
+fn the_memory_budget_bounds_the_whole_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("dbsnp.vcf");
+    // 600,000 rows: more than 64 MiB's sort buffers hold, so runs spill and merge.
+    dbsnp_source(&source, 600_000, &[], "");
+    let out = dir.path().join("map");
+    let finished = build(&source, &out, &["--memory", "64M"]);
+    assert_eq!(finished.code, 0, "{}", finished.stderr);
+    assert!(
+        finished.stdout.contains("rsIDs: 600000"),
+        "{}",
+        finished.stdout
+    );
+    let spilled: u64 = finished
+        .stdout
+        .split("temporary sort data: ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|bytes| bytes.parse().ok())
+        .unwrap();
+    assert!(spilled > 0, "the test must make the sorters spill");
+    assert!(
+        finished.peak_rss <= 64 << 20,
+        "peak RSS {} MB over the 64 MiB budget",
+        finished.peak_rss >> 20
+    );
+    let finished = build(&source, &out, &["--memory", "16M"]);
+    assert_eq!(finished.code, 2);
+    assert!(
+        finished
+            .stderr
+            .contains("\"16M\" is too little memory for a build; give at least 64M"),
+        "{}",
+        finished.stderr
+    );
+    let finished = build(&source, &out, &["--memory", "64M", "--threads", "64"]);
+    assert_eq!(finished.code, 2);
+    assert!(
+        finished
+            .stderr
+            .contains("--memory 64 MiB is too little for 64 parser threads: give at least"),
+        "{}",
+        finished.stderr
+    );
+}
+
+#[test]
+fn a_source_from_a_pipe_is_read_once_and_its_progress_says_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("dbsnp.vcf");
+    dbsnp_source(&source, 20_000, &[], "");
+    let text = std::fs::read(&source).unwrap();
+    let grch37 = String::from_utf8(text.clone())
+        .unwrap()
+        .replace("##reference=GRCh38.p14", "##reference=GRCh37.p13");
+    let out = dir.path().join("map");
+    for (input, expect_code) in [(text, 0), (grch37.into_bytes(), 2)] {
+        let mut command = vcfq();
+        command
+            .args(["dbsnp", "build", "/dev/stdin", "--out"])
+            .arg(&out)
+            .stdin(Stdio::piped());
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+        let output = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(expect_code), "{stderr}");
+        if expect_code == 0 {
+            assert!(stdout.contains("rows read: 20000;"), "{stdout}");
+            assert!(stderr.contains("MiB of the source read"), "{stderr}");
+            assert!(!stderr.contains('%'), "{stderr}");
+        } else {
+            assert!(stderr.contains("##reference=GRCh37.p13"), "{stderr}");
+        }
+    }
+    let _: PathBuf = out;
+}
+
+#[test]
+fn ctrl_c_stops_a_build_at_once_and_removes_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("dbsnp.vcf");
+    dbsnp_source(&source, 500_000, &[], "");
+    let out = dir.path().join("map");
+    let mut child = vcfq()
+        .args(["dbsnp", "build"])
+        .arg(&source)
+        .arg("--out")
+        .arg(&out)
+        .args(["--threads", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the build is under way (its temporary directory exists), interrupt it.
+    let started = std::time::Instant::now();
+    while leftovers(dir.path(), ".map.building-").is_empty() {
+        assert!(started.elapsed() < DEADLINE, "the build never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    // SAFETY: kill(2) with our own child's pid, not yet waited for; it only sends SIGINT.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let interrupted = std::time::Instant::now();
+    let output = loop {
+        if child.try_wait().unwrap().is_some() {
+            break child.wait_with_output().unwrap();
+        }
+        assert!(
+            interrupted.elapsed() < Duration::from_secs(20),
+            "the build did not stop within 20 s of Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(!out.exists());
+    assert_eq!(leftovers(dir.path(), ".map."), Vec::<String>::new());
+}
