@@ -23,6 +23,55 @@ pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
+/// Opens the directory `path`, to open files relative to it ([`open_regular_at`]): files
+/// read through one handle all come from the same directory, even if another is renamed
+/// into its place meanwhile.
+pub(crate) fn open_dir(path: &Path) -> io::Result<File> {
+    let dir = File::options()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY)
+        .open(path)?;
+    Ok(dir)
+}
+
+/// Opens `name` in the directory `dir` for reading if it is a regular file; never waits
+/// for a writer.
+pub(crate) fn open_regular_at(dir: &File, name: &str) -> io::Result<File> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let name = std::ffi::CString::new(name)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in a file name"))?;
+    // SAFETY: `dir` is an open directory descriptor for the call's duration and `name` a
+    // NUL-terminated string; openat returns a new descriptor or -1.
+    let fd = unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a descriptor openat just returned, owned by nothing else.
+    let file = unsafe { File::from_raw_fd(fd) };
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "it is not a regular file",
+        ));
+    }
+    Ok(file)
+}
+
+/// Whether the directory at `path` is still the one `dir` has open (same device and
+/// inode): `false` once another has been renamed into its place.
+pub(crate) fn same_dir(path: &Path, dir: &File) -> bool {
+    match (std::fs::metadata(path), dir.metadata()) {
+        (Ok(now), Ok(opened)) => now.dev() == opened.dev() && now.ino() == opened.ino(),
+        _ => false,
+    }
+}
+
 /// Reads the regular file `path` whole.
 pub(crate) fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
     let mut file = open_regular(path)?;

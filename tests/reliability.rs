@@ -268,3 +268,88 @@ fn ctrl_c_stops_a_build_at_once_and_removes_its_files() {
     assert!(!out.exists());
     assert_eq!(leftovers(dir.path(), ".map."), Vec::<String>::new());
 }
+
+/// The rsIDs (as numbers) that `map`'s metadata says it was built from, by source file
+/// name, and whether a known rsID of that source resolves.
+fn map_source(map: &Path) -> Option<String> {
+    let opened = vcfq::RsidMap::open(map).ok()?;
+    let source = std::path::Path::new(&opened.metadata().source.path)
+        .file_name()?
+        .to_string_lossy()
+        .into_owned();
+    // Every map opened must answer: a half map would fail here.
+    let probe = if source.starts_with("chr17") {
+        1_170_181_519
+    } else {
+        4_244_285
+    };
+    let resolved = opened
+        .resolve(vcfq::Rsid::from_number(probe).unwrap())
+        .expect("a lookup in an opened map");
+    assert!(resolved.is_some(), "rs{probe} in the {source} map");
+    Some(source)
+}
+
+#[test]
+fn a_map_replaced_while_killed_or_read_is_always_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("map");
+    let sources = [
+        crate::util::testdata("dbsnp/chr17-sample.vcf.gz"),
+        crate::util::testdata("pharmcat/pharmcat_positions.vcf"),
+    ];
+    let build = |source: &Path| {
+        let finished = build(source, &out, &[]);
+        assert_eq!(finished.code, 0, "{}", finished.stderr);
+    };
+    build(&sources[0]);
+    // Builds killed at staggered moments: `out` holds the old map or the new one, never
+    // none and never half of one.
+    for round in 0..24u64 {
+        let mut child = vcfq()
+            .args(["dbsnp", "build"])
+            .arg(&sources[(round % 2) as usize])
+            .arg("--out")
+            .arg(&out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(round * 4));
+        let _ = child.kill();
+        let _ = child.wait();
+        let source = map_source(&out).expect("a whole map at --out after a kill");
+        assert!(source == "chr17-sample.vcf.gz" || source == "pharmcat_positions.vcf");
+    }
+    // The next build sweeps what the killed ones left.
+    build(&sources[1]);
+    assert_eq!(map_source(&out).as_deref(), Some("pharmcat_positions.vcf"));
+    assert_eq!(leftovers(dir.path(), ".map."), Vec::<String>::new());
+
+    // Readers opening the map while it is rebuilt again and again never fail.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let opened = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                scope.spawn(|| {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        map_source(&out).expect("the map opens while it is being replaced");
+                        opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        for round in 0..12 {
+            build(&sources[round % 2]);
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for reader in readers {
+            reader.join().unwrap();
+        }
+    });
+    assert!(
+        opened.into_inner() > 50,
+        "the readers must have raced the builds"
+    );
+}

@@ -212,26 +212,51 @@ impl RsidMap {
     /// Opens the map in `dir`: reads `meta.json`, checks the format, version, contig table
     /// and file sizes, and maps the files. A missing, foreign, truncated or half-written map
     /// is an error that says so.
+    ///
+    /// Every file is opened relative to one handle on the directory, so all come from the
+    /// same map even while `vcfq dbsnp build` swaps a new one into place; when the swap
+    /// (and the removal of the old map) happened while this was opening, it opens the new
+    /// map instead.
     pub fn open(dir: impl AsRef<Path>) -> Result<RsidMap, Error> {
         let dir = dir.as_ref();
-        let meta_path = dir.join(META_FILE);
-        let meta_text = match crate::files::read_regular(&meta_path) {
+        let mut attempts = 0;
+        loop {
+            let handle = match crate::files::open_dir(dir) {
+                Ok(handle) => handle,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(map_error(
+                        dir,
+                        "does not exist: build a map with `vcfq dbsnp build DBSNP_VCF --out DIR`",
+                    ))
+                }
+                Err(error) => return Err(map_error(dir, format!("cannot open it: {error}"))),
+            };
+            match RsidMap::open_in(dir, &handle) {
+                Err(_) if attempts < 3 && !crate::files::same_dir(dir, &handle) => attempts += 1,
+                result => return result,
+            }
+        }
+    }
+
+    /// Opens the map whose directory `handle` has open (at `dir`).
+    fn open_in(dir: &Path, handle: &std::fs::File) -> Result<RsidMap, Error> {
+        let meta_text = match crate::files::open_regular_at(handle, META_FILE).and_then(
+            |mut file| {
+                let mut text = Vec::new();
+                std::io::Read::read_to_end(&mut file, &mut text).map(|_| text)
+            },
+        ) {
             Ok(text) => text,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                let what = if dir.is_dir() {
-                    "is not a dbSNP map (it has no meta.json)"
-                } else {
-                    "does not exist"
-                };
                 return Err(map_error(
                     dir,
-                    format!("{what}: build a map with `vcfq dbsnp build DBSNP_VCF --out DIR`"),
+                    "is not a dbSNP map (it has no meta.json): build a map with `vcfq dbsnp build DBSNP_VCF --out DIR`",
                 ));
             }
             Err(error) => {
                 return Err(map_error(
                     dir,
-                    format!("cannot read {}: {error}", meta_path.display()),
+                    format!("cannot read {}: {error}", dir.join(META_FILE).display()),
                 ))
             }
         };
@@ -267,11 +292,10 @@ impl RsidMap {
             ));
         }
         let map_file = |name: &str| -> Result<Mmap, Error> {
-            let path = dir.join(name);
             let expected = metadata.files.get(name).ok_or_else(|| {
                 map_error(dir, format!("meta.json does not list {name}; {REBUILD}"))
             })?;
-            let file = crate::files::open_regular(&path).map_err(|error| {
+            let file = crate::files::open_regular_at(handle, name).map_err(|error| {
                 map_error(dir, format!("cannot open {name}: {error}; {REBUILD}"))
             })?;
             let size = file

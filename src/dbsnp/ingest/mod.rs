@@ -359,8 +359,9 @@ fn write_metadata(dir: &Path, metadata: &MapMetadata) -> Result<u64, Error> {
     Ok(meta_text.len() as u64)
 }
 
-/// Creates `<out>.building-<pid>` beside `out` (same file system, so the final rename is
-/// atomic). Refuses an `out` that exists and is neither empty nor a vcfq map.
+/// Creates `.<name>.building-<pid>` beside `out` (same file system, so that the final
+/// swap is atomic), after removing what killed builds of the same `out` left there.
+/// Refuses an `out` that exists and is neither empty nor a vcfq map.
 fn prepare_temporary_dir(out: &Path) -> Result<TemporaryDir, Error> {
     if out.exists() {
         let is_map = out.join(META_FILE).is_file();
@@ -383,39 +384,132 @@ fn prepare_temporary_dir(out: &Path) -> Result<TemporaryDir, Error> {
         .filter(|parent| !parent.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(|error| io_error("creating", parent, error))?;
+    sweep_stale_builds(parent, &name);
     let path = parent.join(format!(".{name}.building-{}", std::process::id()));
     let _ = fs::remove_dir_all(&path);
     fs::create_dir(&path).map_err(|error| io_error("creating", &path, error))?;
     Ok(TemporaryDir { path, keep: false })
 }
 
-/// Renames the finished directory into place, replacing an older map.
+/// Removes the `.<name>.building-<pid>` (and, from earlier vcfq versions,
+/// `.<name>.old-<pid>`) directories in `parent` whose process is gone: what builds
+/// killed before they could clean up left.
+fn sweep_stale_builds(parent: &Path, name: &str) {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(rest) = file_name
+            .to_str()
+            .and_then(|text| text.strip_prefix(&prefix))
+        else {
+            continue;
+        };
+        let pid = rest
+            .strip_prefix("building-")
+            .or_else(|| rest.strip_prefix("old-"))
+            .and_then(|pid| pid.parse::<libc::pid_t>().ok());
+        if pid.is_some_and(|pid| pid > 0 && !process_alive(pid)) {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Whether a process with this id exists (`kill(pid, 0)`: EPERM means it does).
+fn process_alive(pid: libc::pid_t) -> bool {
+    // SAFETY: signal 0 sends nothing; kill only checks that the process exists.
+    let status = unsafe { libc::kill(pid, 0) };
+    status == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Puts the finished directory at `out`. An existing map is swapped with it in one
+/// atomic step (`renameat2` with `RENAME_EXCHANGE`), so `out` always holds a whole map,
+/// the old one or the new one, whenever the process is killed; the old map, now at the
+/// temporary name, is then removed. Where the file system cannot exchange, the old map is
+/// moved aside first (a crash between the two renames leaves no map at `out`).
 fn commit(mut temporary: TemporaryDir, out: &Path) -> Result<(), Error> {
     if let Ok(dir) = File::open(&temporary.path) {
         let _ = dir.sync_all();
     }
-    let old = out.with_file_name(format!(
-        ".{}.old-{}",
-        out.file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let replacing = out.exists();
-    if replacing {
-        fs::rename(out, &old).map_err(|error| io_error("moving aside the old map", out, error))?;
-    }
-    if let Err(error) = fs::rename(&temporary.path, out) {
-        if replacing {
-            let _ = fs::rename(&old, out);
+    if out.exists() {
+        match exchange(&temporary.path, out) {
+            Ok(()) => {
+                // The temporary name now holds the old map: dropping `temporary` removes it.
+                sync_parent(out);
+                return Ok(());
+            }
+            Err(error)
+                if matches!(
+                    error.raw_os_error(),
+                    Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP)
+                ) =>
+            {
+                let old = out.with_file_name(format!(
+                    ".{}.old-{}",
+                    out.file_name()
+                        .map(|name| name.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    std::process::id()
+                ));
+                fs::rename(out, &old)
+                    .map_err(|error| io_error("moving aside the old map", out, error))?;
+                if let Err(error) = fs::rename(&temporary.path, out) {
+                    let _ = fs::rename(&old, out);
+                    return Err(io_error("renaming the new map into", out, error));
+                }
+                temporary.keep = true;
+                let _ = fs::remove_dir_all(&old);
+                sync_parent(out);
+                return Ok(());
+            }
+            Err(error) => return Err(io_error("swapping the new map into", out, error)),
         }
-        return Err(io_error("renaming the new map into", out, error));
     }
+    fs::rename(&temporary.path, out)
+        .map_err(|error| io_error("renaming the new map into", out, error))?;
     temporary.keep = true;
-    if replacing {
-        let _ = fs::remove_dir_all(&old);
-    }
+    sync_parent(out);
     Ok(())
+}
+
+/// Swaps the directory entries `a` and `b` atomically.
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = |path: &Path| {
+        std::ffi::CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in a path"))
+    };
+    let (a, b) = (c_path(a)?, c_path(b)?);
+    // SAFETY: two NUL-terminated paths, resolved from the working directory (AT_FDCWD);
+    // renameat2 only reads them.
+    let status = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if status == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Makes a rename in `path`'s directory durable (best effort).
+fn sync_parent(path: &Path) {
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        if let Ok(dir) = File::open(parent) {
+            let _ = dir.sync_all();
+        }
+    }
 }
 
 fn check_interrupt(options: &BuildOptions) -> Result<(), Error> {
