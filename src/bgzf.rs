@@ -21,6 +21,14 @@ pub(crate) const HEADER_SIZE: usize = 10 + 2 + EXTRA_LENGTH as usize;
 pub(crate) const FOOTER_SIZE: usize = 8;
 /// The smallest block: a header and a footer around empty DEFLATE data.
 pub(crate) const MIN_BLOCK_SIZE: usize = HEADER_SIZE + FOOTER_SIZE;
+/// The empty block bgzip writes at the end of a file: a file that does not end with it
+/// was cut short.
+pub(crate) const EOF_BLOCK: [u8; 28] = [
+    0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff, 6, 0, b'B', b'C', 2, 0, 0x1b, 0, 3, 0, 0, 0, 0, 0, 0, 0,
+    0, 0,
+];
+/// Its size.
+pub(crate) const EOF_BLOCK_SIZE: usize = EOF_BLOCK.len();
 /// A block holds at most 64 KiB, compressed or not.
 pub(crate) const MAX_BLOCK_SIZE: usize = 65536;
 /// The longest DEFLATE match: inflating into a buffer this much longer than the bytes
@@ -134,7 +142,7 @@ pub(crate) mod tests {
             0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff, 6, 0, b'B', b'C', 2, 0, 0x1b, 0, 3, 0, 0, 0, 0,
             0, 0, 0, 0, 0,
         ];
-        assert_eq!(block_size(&eof), Some(28));
+        assert_eq!(block_size(&eof), Some(EOF_BLOCK_SIZE));
         let mut data = Vec::new();
         let mut decompressor = libdeflater::Decompressor::new();
         assert_eq!(inflate_block(&eof, &mut data, &mut decompressor), Some(()));

@@ -133,6 +133,16 @@ impl Sample {
         }
     }
 
+    /// Checks that the tabix/CSI index belongs to the VCF, as opening does when queries
+    /// go through it; a sample read through its position index skips that at opening,
+    /// and `vcfq sample add` and `sample check` call this for it.
+    pub fn check_tabix_index(&self) -> Result<(), Error> {
+        if self.positions.is_some() {
+            crate::vcf::open_checked_tabix(&self.path, &self.index_path)?;
+        }
+        Ok(())
+    }
+
     /// The index in use (`.tbi` or `.csi`).
     pub fn index_path(&self) -> &Path {
         &self.index_path

@@ -240,6 +240,7 @@ impl Store {
                 vcf_sample: vcf_sample.clone(),
             },
         )?;
+        sample.check_tabix_index()?;
         let vcf = fs::canonicalize(vcf)
             .map_err(|error| Error::io(format!("resolving {}", vcf.display()), error))?;
         let stored = describe(id.as_str(), &vcf, &sample, vcf_sample)?;
@@ -330,7 +331,11 @@ impl Store {
                                     changes.push("the index was rebuilt".to_string());
                                 }
                                 changes.extend(sample.position_index_note().map(String::from));
-                                sample.check_position_index().err().map(|e| e.to_string())
+                                sample
+                                    .check_position_index()
+                                    .and_then(|()| sample.check_tabix_index())
+                                    .err()
+                                    .map(|e| e.to_string())
                             }
                             Err(error) => Some(error.to_string()),
                         }

@@ -29,6 +29,8 @@ pub(crate) struct TabixReader {
     data_size: u64,
     /// Sequences whose index entries were found to point at blocks of this file.
     verified: Vec<bool>,
+    /// The first record's CHROM, once the header is read.
+    first_chromosome: Option<Vec<u8>>,
 }
 
 /// Why a fetch failed.
@@ -39,6 +41,15 @@ pub(crate) enum FetchError {
     /// The index points at `offset`, which is not the start of a BGZF block of this file:
     /// it belongs to another file, or to this one before it was rewritten.
     IndexMismatch { offset: u64 },
+    /// The index's chunks end at `covered`, far before the file's end: it is the index of
+    /// a shorter file.
+    IndexShort { covered: u64 },
+    /// The index's first sequence is not the file's first record's CHROM: it is another
+    /// file's index.
+    IndexNamesOther {
+        first_record: String,
+        indexed_first: String,
+    },
 }
 
 // SAFETY: the handles are owned exclusively by this value, htslib keeps no thread-local
@@ -98,6 +109,7 @@ impl TabixReader {
             data,
             data_size,
             verified: Vec::new(),
+            first_chromosome: None,
         };
         if index.is_null() {
             return Err(format!(
@@ -126,6 +138,10 @@ impl TabixReader {
             }
             let line = self.current_line();
             if line.first() != Some(&b'#') {
+                // The first record: tabix numbers sequences in the order they first appear,
+                // so an index of this file names its CHROM first (see `check_index`).
+                let chromosome = line.split(|&b| b == b'\t').next().unwrap_or_default();
+                self.first_chromosome = Some(chromosome.to_vec());
                 break;
             }
             header.extend_from_slice(line);
@@ -194,12 +210,7 @@ impl TabixReader {
                     .then(|| (*(*iterator).off).u >> 16)
             };
             if let Some(offset) = first {
-                let mut header = [0u8; crate::bgzf::HEADER_SIZE];
-                let is_block = offset < self.data_size
-                    && std::os::unix::fs::FileExt::read_exact_at(&self.data, &mut header, offset)
-                        .is_ok()
-                    && crate::bgzf::block_size(&header).is_some();
-                if !is_block {
+                if !self.is_block_start(offset) {
                     self.drop_iterator();
                     return Err(FetchError::IndexMismatch { offset });
                 }
@@ -210,6 +221,125 @@ impl TabixReader {
             }
         }
         Ok(())
+    }
+
+    /// Checks that the index belongs to this file, before any query relies on it (call
+    /// after [`TabixReader::read_header`]): the first record's CHROM must be the index's
+    /// first sequence, every chunk of every sequence must lie within the file, and each
+    /// sequence's first chunk must start at a BGZF block. An index copied from another VCF (or this one's before
+    /// it was rewritten) fails here; otherwise it would silently answer "no records" for
+    /// windows where it lists none.
+    pub(crate) fn check_index(&mut self) -> Result<(), FetchError> {
+        let names = self.sequence_names();
+        if let (Some(first), Some(indexed)) = (&self.first_chromosome, names.first()) {
+            if first != indexed {
+                return Err(FetchError::IndexNamesOther {
+                    first_record: String::from_utf8_lossy(first).into_owned(),
+                    indexed_first: String::from_utf8_lossy(indexed).into_owned(),
+                });
+            }
+        }
+        let sequences = names.len();
+        // The end of the last sequence's last chunk: the block holding the end of the
+        // file's last record (sequences are numbered in file order).
+        let mut covered = None;
+        for sequence_id in 0..sequences {
+            let Ok(sequence_id) = i32::try_from(sequence_id) else {
+                break;
+            };
+            // Each sequence's first bin (its first records, and the chunks of the bins
+            // above it); the last sequence whole (htslib clamps the end to its largest bin).
+            // Reading every sequence whole would cost ~8 ms for a genome-wide index.
+            let last = sequence_id as usize + 1 == sequences;
+            let end = if last { 1 << 44 } else { 1 << 14 };
+            let chunks = self.chunks(sequence_id, end);
+            let beyond = chunks
+                .iter()
+                .map(|&(start, end)| start.max(end))
+                .find(|&offset| offset > self.data_size);
+            if let Some(offset) = beyond {
+                if self.ends_with_eof_block() {
+                    return Err(FetchError::IndexMismatch { offset });
+                }
+                // The file was cut short (no end-of-file block): the records before the cut
+                // still answer, and a query that reaches the cut fails as corrupt data.
+                continue;
+            }
+            if let Some(&(offset, _)) = chunks.first() {
+                if !self.is_block_start(offset) {
+                    return Err(FetchError::IndexMismatch { offset });
+                }
+            }
+            if last {
+                covered = chunks.iter().map(|&(_, end)| end).max();
+            }
+        }
+        // An index of this file reaches its last data block: after that block come at most
+        // bgzip's end-of-file block and nothing else.
+        if let Some(covered) = covered {
+            let slack = (crate::bgzf::MAX_BLOCK_SIZE + crate::bgzf::EOF_BLOCK_SIZE) as u64;
+            if covered.saturating_add(slack) < self.data_size {
+                return Err(FetchError::IndexShort { covered });
+            }
+        }
+        Ok(())
+    }
+
+    /// The compressed offsets (start, end) of the chunks the index lists for positions
+    /// `0..end` of sequence `sequence_id`, in file order.
+    fn chunks(&mut self, sequence_id: i32, end: i64) -> Vec<(u64, u64)> {
+        self.drop_iterator();
+        // SAFETY: valid index; a null iterator is handled.
+        let iterator = unsafe {
+            hts::hts_itr_query(
+                (*self.index).idx,
+                sequence_id,
+                0,
+                end,
+                Some(hts::tbx_readrec),
+            )
+        };
+        if iterator.is_null() {
+            return Vec::new();
+        }
+        // SAFETY: the iterator is valid and owned here; `off` holds `n_off` chunks when
+        // non-null, copied out before the iterator is destroyed.
+        let chunks = unsafe {
+            let count = usize::try_from((*iterator).n_off).unwrap_or(0);
+            if count == 0 || (*iterator).off.is_null() {
+                Vec::new()
+            } else {
+                std::slice::from_raw_parts((*iterator).off, count)
+                    .iter()
+                    .map(|chunk| (chunk.u >> 16, chunk.v >> 16))
+                    .collect()
+            }
+        };
+        // SAFETY: created by hts_itr_query above and destroyed once.
+        unsafe { hts::hts_itr_destroy(iterator) };
+        chunks
+    }
+
+    /// Whether the file ends with bgzip's end-of-file block (a file cut short does not).
+    fn ends_with_eof_block(&self) -> bool {
+        let size = crate::bgzf::EOF_BLOCK_SIZE as u64;
+        let mut tail = [0u8; crate::bgzf::EOF_BLOCK_SIZE];
+        self.data_size >= size
+            && std::os::unix::fs::FileExt::read_exact_at(
+                &self.data,
+                &mut tail,
+                self.data_size - size,
+            )
+            .is_ok()
+            && tail == crate::bgzf::EOF_BLOCK
+    }
+
+    /// Whether a BGZF block of this file starts at `offset`.
+    fn is_block_start(&self, offset: u64) -> bool {
+        let mut header = [0u8; crate::bgzf::HEADER_SIZE];
+        offset < self.data_size
+            && std::os::unix::fs::FileExt::read_exact_at(&self.data, &mut header, offset).is_ok()
+            && crate::bgzf::block_size(&header).is_some()
     }
 
     /// The next record line of the current fetch, without its newline; `None` at the end.

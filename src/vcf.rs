@@ -73,11 +73,7 @@ pub(crate) fn open_vcf(path: &Path, vcf_sample: Option<&str>) -> Result<OpenedVc
             (Reader::Blocks(reader), samples)
         }
         None => {
-            let mut reader = TabixReader::open(path, &index_path)
-                .map_err(|message| Error::requirement(path, format!("{message}; {REINDEX}")))?;
-            let header = reader
-                .read_header()
-                .map_err(|message| Error::corrupt(path, message))?;
+            let (reader, header) = open_checked_tabix(path, &index_path)?;
             let samples = check_header(path, &header)?;
             for name in reader.sequence_names() {
                 let Some(contig) = Contig::from_any_name(&name) else {
@@ -168,12 +164,7 @@ impl Reader {
                 let (fetch_start, fetch_end) = crate::types::fetch_interval(start, end);
                 reader
                     .fetch(id, fetch_start, fetch_end)
-                    .map_err(|error| match error {
-                        FetchError::Query(message) => Error::corrupt(path, message),
-                        FetchError::IndexMismatch { offset } => {
-                            index_mismatch(path, index_path, offset)
-                        }
-                    })
+                    .map_err(|error| fetch_error(path, index_path, error))
             }
             Reader::Blocks(reader) => reader
                 .fetch(
@@ -190,6 +181,49 @@ impl Reader {
             Reader::Tabix(reader) => reader.next_line(),
             Reader::Blocks(reader) => reader.next_line(),
         }
+    }
+}
+
+/// Opens `path` through its tabix/CSI index at `index_path`, reads the header, and checks
+/// that the index belongs to the file (a requirement error otherwise).
+pub(crate) fn open_checked_tabix(
+    path: &Path,
+    index_path: &Path,
+) -> Result<(TabixReader, Vec<u8>), Error> {
+    let mut reader = TabixReader::open(path, index_path)
+        .map_err(|message| Error::requirement(path, format!("{message}; {REINDEX}")))?;
+    let header = reader
+        .read_header()
+        .map_err(|message| Error::corrupt(path, message))?;
+    reader
+        .check_index()
+        .map_err(|error| fetch_error(path, index_path, error))?;
+    Ok((reader, header))
+}
+
+/// The error for a failed fetch or index check.
+pub(crate) fn fetch_error(path: &Path, index_path: &Path, error: FetchError) -> Error {
+    match error {
+        FetchError::Query(message) => Error::corrupt(path, message),
+        FetchError::IndexMismatch { offset } => index_mismatch(path, index_path, offset),
+        FetchError::IndexShort { covered } => Error::requirement(
+            path,
+            format!(
+                "its index {} does not match the file (it ends at byte {covered} of the {}-byte file): the index belongs to another file or an older version of this one; {REINDEX}",
+                index_path.display(),
+                fs::metadata(path).map_or(0, |metadata| metadata.len())
+            ),
+        ),
+        FetchError::IndexNamesOther {
+            first_record,
+            indexed_first,
+        } => Error::requirement(
+            path,
+            format!(
+                "its index {} does not match the file (the file's first record is on {first_record:?}, the index's first sequence is {indexed_first:?}): the index belongs to another file; {REINDEX}",
+                index_path.display()
+            ),
+        ),
     }
 }
 
@@ -265,12 +299,17 @@ fn find_fresh_index(path: &Path, vcf_metadata: &fs::Metadata) -> Result<PathBuf,
 
 /// The requirement error for an index that points outside this file's blocks.
 pub(crate) fn index_mismatch(path: &Path, index_path: &Path, offset: u64) -> Error {
+    let size = fs::metadata(path).map_or(0, |metadata| metadata.len());
+    let place = if offset >= size {
+        format!("past the end of the {size}-byte file")
+    } else {
+        "which is not the start of a compressed block".to_string()
+    };
     Error::requirement(
         path,
         format!(
-            "its index {} does not match the file (it points at byte {offset}, which is not the start of a \
-             compressed block): the index belongs to another file or an older version of this one, or the \
-             file is truncated; {REINDEX}",
+            "its index {} does not match the file (it points at byte {offset}, {place}): the index \
+             belongs to another file or an older version of this one, or the file is truncated; {REINDEX}",
             index_path.display()
         ),
     )

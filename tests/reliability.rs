@@ -353,3 +353,77 @@ fn a_map_replaced_while_killed_or_read_is_always_whole() {
         "the readers must have raced the builds"
     );
 }
+
+#[test]
+fn an_index_that_belongs_to_another_vcf_is_refused_at_open() {
+    let dir = crate::util::copy_to_temp(&[
+        "apoe.vcf.gz",
+        "apoe.vcf.gz.tbi",
+        "NA12878.pgx-extract.vcf.gz",
+        "NA12878.pgx-extract.vcf.gz.tbi",
+    ]);
+    let copy = |from: &str, to: &str| {
+        std::fs::copy(dir.path().join(from), dir.path().join(to)).unwrap();
+    };
+    // The extract's index on the APOE file (it points past the file's end), and the APOE
+    // file's index on the extract (it ends 360 kB before the file does: it would answer
+    // "no records" for every contig it does not list).
+    copy("apoe.vcf.gz", "a.vcf.gz");
+    copy("NA12878.pgx-extract.vcf.gz.tbi", "a.vcf.gz.tbi");
+    copy("NA12878.pgx-extract.vcf.gz", "b.vcf.gz");
+    copy("apoe.vcf.gz.tbi", "b.vcf.gz.tbi");
+    for (vcf, query) in [
+        (
+            "a.vcf.gz",
+            ["--chromosome", "chr19", "--position", "44908684"],
+        ),
+        (
+            "b.vcf.gz",
+            ["--chromosome", "chr10", "--position", "94781859"],
+        ),
+    ] {
+        let path = dir.path().join(vcf);
+        crate::util::assert_fails(
+            crate::util::query(&path, &query),
+            2,
+            "does not match the file",
+        );
+        let store = dir.path().join(format!("store-{vcf}"));
+        let (code, _, stderr) = crate::util::run(&[
+            "sample",
+            "add",
+            "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+            path.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains("does not match the file"), "{stderr}");
+    }
+    // A sample read through its position index answers right with a foreign .tbi beside
+    // it (the position index is exact), but `sample check` reports the index.
+    copy("apoe.vcf.gz", "c.vcf.gz");
+    copy("apoe.vcf.gz.tbi", "c.vcf.gz.tbi");
+    let store = dir.path().join("store");
+    let id = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+    let c = dir.path().join("c.vcf.gz");
+    let (code, _, stderr) = crate::util::run(&[
+        "sample",
+        "add",
+        id,
+        c.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    copy("NA12878.pgx-extract.vcf.gz.tbi", "c.vcf.gz.tbi");
+    let body = crate::util::query_json(&c, &["--chromosome", "chr19", "--position", "44908684"]);
+    assert_eq!(body["results"][0]["rsid"], "rs429358");
+    let (code, stdout, _) =
+        crate::util::run(&["sample", "check", id, "--store", store.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("FAILS") && stdout.contains("does not match the file"),
+        "{stdout}"
+    );
+}
