@@ -87,7 +87,10 @@ impl TabixReader {
         // SAFETY: valid NUL-terminated strings; a null result is handled.
         let file = unsafe { hts::hts_open(vcf_c.as_ptr(), c"r".as_ptr()) };
         if file.is_null() {
-            return Err("htslib could not open the file".to_string());
+            return Err(format!(
+                "htslib could not open the file: {}",
+                std::io::Error::last_os_error()
+            ));
         }
         // SAFETY: as above; HTS_IDX_SILENT_FAIL only silences htslib's message.
         let index = unsafe {

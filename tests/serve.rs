@@ -21,7 +21,14 @@ struct Server {
 
 impl Server {
     fn start(store: &Path, extra: &[&str]) -> Server {
-        let mut child = vcfq()
+        Server::start_with(store, extra, None)
+    }
+
+    /// Starts a server, its open file descriptors limited to `descriptors` (soft and
+    /// hard) when given.
+    fn start_with(store: &Path, extra: &[&str], descriptors: Option<u64>) -> Server {
+        let mut command = vcfq();
+        command
             .args([
                 "serve",
                 "--store",
@@ -30,9 +37,24 @@ impl Server {
                 "127.0.0.1:0",
             ])
             .args(extra)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::piped());
+        if let Some(descriptors) = descriptors {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+            unsafe {
+                command.pre_exec(move || {
+                    let limit = libc::rlimit {
+                        rlim_cur: descriptors,
+                        rlim_max: descriptors,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let mut child = command.spawn().unwrap();
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
         let mut line = String::new();
         stderr.read_line(&mut line).unwrap();
@@ -1005,4 +1027,81 @@ fn connections_over_the_limit_wait_for_a_free_slot() {
         "{waited:?}"
     );
     drop(idle);
+}
+
+#[test]
+fn a_store_of_1500_samples_is_served_within_256_file_descriptors() {
+    let dir = copy_to_temp(&["apoe.vcf.gz", "apoe.vcf.gz.tbi"]);
+    let store = dir.path().join("store");
+    let template = dir.path().join("apoe.vcf.gz");
+    let (code, _, stderr) = run(&[
+        "sample",
+        "add",
+        ID,
+        template.to_str().unwrap(),
+        "--no-position-index",
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    // 1,500 samples, each its own VCF path (a link to the same file and index), read
+    // through the tabix index: four descriptors each while open.
+    let store_file = store.join("samples.json");
+    let mut text: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&store_file).unwrap()).unwrap();
+    let entry = text["samples"][ID].clone();
+    let mut samples = serde_json::Map::new();
+    let ids: Vec<String> = (0..1500u32)
+        .map(|i| format!("{i:08x}-5717-4562-b3fc-2c963f66afa6"))
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        let vcf = dir.path().join(format!("s{i}.vcf.gz"));
+        std::os::unix::fs::symlink(&template, &vcf).unwrap();
+        std::os::unix::fs::symlink(
+            dir.path().join("apoe.vcf.gz.tbi"),
+            dir.path().join(format!("s{i}.vcf.gz.tbi")),
+        )
+        .unwrap();
+        let mut sample = entry.clone();
+        sample["id"] = id.clone().into();
+        sample["vcf"] = vcf.to_str().unwrap().into();
+        samples.insert(id.clone(), sample);
+    }
+    text["samples"] = samples.into();
+    std::fs::write(&store_file, text.to_string()).unwrap();
+
+    let server = Server::start_with(&store, &[], Some(256));
+    assert!(
+        server.log().contains("256 file descriptors"),
+        "{}",
+        server.log()
+    );
+    let query = "?chromosome=chr19&position=44908684";
+    for round in 0..2 {
+        for id in ids.iter().step_by(if round == 0 { 1 } else { 37 }) {
+            let (status, _, body) = server.get(&format!("{API}{id}{query}"), &[]);
+            assert_eq!(status, 200, "sample {id}: {body}");
+            assert!(body.starts_with(r#"{"meta":{"count":1}"#), "{body}");
+        }
+    }
+    drop(server);
+    // Told to keep more samples open than descriptors allow, the server says what ran out
+    // and what to do, and goes on serving what it can.
+    let server = Server::start_with(&store, &["--max-open-samples", "1000"], Some(256));
+    let failed = ids
+        .iter()
+        .map(|id| server.get(&format!("{API}{id}{query}"), &[]))
+        .find(|(status, _, _)| *status != 200)
+        .expect("1,000 open samples cannot fit in 256 descriptors");
+    assert_eq!(failed.0, 500);
+    assert!(
+        failed
+            .2
+            .contains("vcfq serve has run out of file descriptors")
+            && failed
+                .2
+                .contains("raise the limit (`ulimit -n`) or lower --max-open-samples"),
+        "{}",
+        failed.2
+    );
 }

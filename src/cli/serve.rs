@@ -37,6 +37,10 @@ pub(crate) struct ServeArgs {
     /// Open connections served at once; more wait in the listen queue.
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     max_connections: u64,
+    /// Samples kept open at once; the least recently used is closed to open another
+    /// (default: from the file descriptor limit, at most 2048).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_open_samples: Option<u64>,
 }
 
 pub(crate) fn run(args: ServeArgs) -> Result<(), Failure> {
@@ -72,6 +76,9 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), Failure> {
             header_timeout: std::time::Duration::from_secs(args.header_timeout),
             request_timeout: std::time::Duration::from_secs(args.request_timeout),
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+            max_open_samples: args
+                .max_open_samples
+                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
             ..vcfq::server::Limits::default()
         },
     })?;

@@ -52,6 +52,7 @@ pub(super) async fn serve_connection<I>(
 
 /// Serves until SIGINT or SIGTERM. Prints `listening on http://ADDR` to stderr first.
 pub fn serve(options: ServeOptions) -> Result<(), Error> {
+    let descriptors = super::raise_descriptor_limit();
     let state = server_state(&options)?;
     let samples = state.samples.store().list()?.len();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -69,8 +70,9 @@ pub fn serve(options: ServeOptions) -> Result<(), Error> {
             .local_addr()
             .map_err(|error| Error::io("reading the bound address", error))?;
         eprintln!(
-            "vcfq serve: listening on http://{address} (store {}, {samples} samples)",
-            options.store.display()
+            "vcfq serve: listening on http://{address} (store {}, {samples} samples; up to {} open at once, {descriptors} file descriptors)",
+            options.store.display(),
+            state.samples.capacity()
         );
         let limits = Arc::new(options.limits.clone());
         let app = router(state, &limits);

@@ -58,6 +58,9 @@ pub struct Limits {
     pub max_connections: usize,
     /// Request line plus headers larger than this get 431 (at least 8 KiB).
     pub max_header_bytes: usize,
+    /// Samples kept open at once (the least recently used is closed to open another);
+    /// `None` sizes it from the process's file descriptor limit (at most 2,048).
+    pub max_open_samples: Option<usize>,
 }
 
 impl Default for Limits {
@@ -67,6 +70,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             max_connections: 1024,
             max_header_bytes: 64 * 1024,
+            max_open_samples: None,
         }
     }
 }
@@ -103,6 +107,62 @@ fn spawn_access_log() -> std::sync::mpsc::Sender<String> {
     sender
 }
 
+/// File descriptors one open sample holds at most: two readers of two each (htslib's
+/// handle and vcfq's own through the tabix index; one through the position index).
+const DESCRIPTORS_PER_SAMPLE: u64 = 4;
+
+/// Raises the soft limit on open file descriptors to the hard limit (a common default of
+/// 1,024 would otherwise cap how many samples and connections the server holds), and
+/// returns the limit now in force.
+fn raise_descriptor_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return 0;
+    }
+    if limit.rlim_cur < limit.rlim_max {
+        let raised = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: setrlimit reads the struct it is given; raising the soft limit up to the
+        // hard limit needs no privilege.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            limit = raised;
+        }
+    }
+    limit.rlim_cur
+}
+
+/// The soft limit on open file descriptors now (0 if unknown).
+fn descriptor_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return 0;
+    }
+    limit.rlim_cur
+}
+
+/// How many samples to keep open: what `limits` says, else half the descriptors (the
+/// rest are for connections and the process itself) at [`DESCRIPTORS_PER_SAMPLE`] each,
+/// at most 2,048 (each also holds about 300 kB of buffers).
+fn open_samples_capacity(limits: &Limits, descriptors: u64) -> usize {
+    if let Some(capacity) = limits.max_open_samples {
+        return capacity.max(1);
+    }
+    let by_descriptors = descriptors.saturating_sub(64) / 2 / DESCRIPTORS_PER_SAMPLE;
+    usize::try_from(by_descriptors)
+        .unwrap_or(usize::MAX)
+        .clamp(1, 2048)
+}
+
 fn server_state(options: &ServeOptions) -> Result<Arc<ServerState>, Error> {
     let dbsnp = RsidMap::open_if_given(options.dbsnp.as_deref())?;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -115,7 +175,11 @@ fn server_state(options: &ServeOptions) -> Result<Arc<ServerState>, Error> {
         },
         auth: auth::ApiKeys::new(options.api_keys.clone()),
         throttle: throttle::Throttle::new(options.rate_limit),
-        samples: samples::Samples::new(Store::new(&options.store), access_log.clone()),
+        samples: samples::Samples::new(
+            Store::new(&options.store),
+            open_samples_capacity(&options.limits, descriptor_limit()),
+            access_log.clone(),
+        ),
         access_log,
         queries: Arc::new(Semaphore::new(threads * 2)),
     }))

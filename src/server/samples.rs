@@ -31,20 +31,27 @@ fn sample_identity(vcf: &std::path::Path) -> Option<SampleIdentity> {
 /// The store file's identity when read (`None`: there was none), and its samples by id.
 type StoreSnapshot = (Option<FileIdentity>, HashMap<String, StoredSample>);
 
-/// The store and the samples opened from it.
+/// The store and the samples opened from it: the most recently used ones stay open, at
+/// most `capacity` (each holds file descriptors and buffers), so any number of samples can
+/// be served within the process's descriptor limit.
 pub(super) struct Samples {
     store: Store,
-    opened: Mutex<HashMap<SampleId, Arc<OpenSample>>>,
+    opened: Mutex<lru::LruCache<SampleId, Arc<OpenSample>>>,
     /// The store file's identity when read, and its samples.
     pub(super) store_cache: Mutex<Option<StoreSnapshot>>,
     access_log: std::sync::mpsc::Sender<String>,
 }
 
 impl Samples {
-    pub(super) fn new(store: Store, access_log: std::sync::mpsc::Sender<String>) -> Samples {
+    pub(super) fn new(
+        store: Store,
+        capacity: usize,
+        access_log: std::sync::mpsc::Sender<String>,
+    ) -> Samples {
+        let capacity = std::num::NonZeroUsize::new(capacity).unwrap_or(std::num::NonZeroUsize::MIN);
         Samples {
             store,
-            opened: Mutex::new(HashMap::new()),
+            opened: Mutex::new(lru::LruCache::new(capacity)),
             store_cache: Mutex::new(None),
             access_log,
         }
@@ -52,6 +59,15 @@ impl Samples {
 
     pub(super) fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// How many samples stay open at most.
+    pub(super) fn capacity(&self) -> usize {
+        self.opened
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .cap()
+            .get()
     }
 
     /// The store's record of `id`. The store file is read again only when it changed
@@ -82,7 +98,7 @@ impl Samples {
         let stored = self.stored(id)?;
         let current = sample_identity(&stored.vcf);
         {
-            let samples = self
+            let mut samples = self
                 .opened
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -95,14 +111,14 @@ impl Samples {
                 }
             }
         }
-        let sample = open_stored(&stored)?;
+        let sample = open_stored(&stored)
+            .and_then(|sample| sample.open_readers(2).map(|()| sample))
+            .map_err(out_of_descriptors)?;
         if let Some(note) = sample.position_index_note() {
             let _ = self
                 .access_log
                 .send(format!("vcfq serve: note: sample {id}: {note}\n"));
         }
-        // Readers for parallel rsID loci when the server is not busy.
-        sample.open_readers(2)?;
         let Some(identity) = current else {
             // The VCF went away while it was being opened: answer, but do not keep it.
             return Ok(Arc::new(OpenSample {
@@ -116,10 +132,28 @@ impl Samples {
             identity,
             stored,
         });
+        // The least recently used sample leaves when the cache is full; requests still
+        // using it keep it open until they finish.
         self.opened
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(id.clone(), Arc::clone(&open));
+            .put(id.clone(), Arc::clone(&open));
         Ok(open)
     }
+}
+
+/// `error`, or, when the process has run out of file descriptors (which is why opening
+/// failed), an error that says so and what to do.
+fn out_of_descriptors(error: Error) -> Error {
+    let open = std::fs::read_dir("/proc/self/fd").map_or(0, |entries| entries.count() as u64);
+    let limit = super::descriptor_limit();
+    if limit == 0 || open + 16 < limit {
+        return error;
+    }
+    Error::io(
+        "opening the sample",
+        std::io::Error::other(format!(
+            "vcfq serve has run out of file descriptors ({open} of {limit} open); raise the limit (`ulimit -n`) or lower --max-open-samples ({error})"
+        )),
+    )
 }
