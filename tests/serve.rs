@@ -221,6 +221,100 @@ fn openapi_links_are_built_from_the_request_url() {
     );
 }
 
+/// Sends `raw` to the server at `port` and returns the whole answer.
+fn exchange(port: u16, raw: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(raw.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+#[test]
+fn host_headers_are_checked_as_django_checks_them() {
+    let (_dir, store) = store_with_sample();
+    let server = Server::start(&store, &["--schema", "openapi"]);
+    let target = format!("{API}{ID}?chromosome=chr19&position=44908684&limit=1");
+    let bad_request = "\n<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>Bad Request (400)</title>\n</head>\n<body>\n  <h1>Bad Request (400)</h1><p></p>\n</body>\n</html>\n";
+    // Malformed or not allowed: Django's 400 page, for the endpoint and any other path
+    // alike (its CommonMiddleware reads the host before the URL is resolved).
+    for host in [
+        "evil.example/phish?x=",
+        "evil.example",
+        "user@127.0.0.1",
+        "127.0.0.1 x",
+        "\"127.0.0.1\"",
+        "",
+        "127.0.0.1:port",
+    ] {
+        for path in [target.as_str(), "/elsewhere"] {
+            let response = exchange(
+                server.port,
+                &format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+            );
+            assert!(response.starts_with("HTTP/1.1 400"), "{host:?}: {response}");
+            assert!(
+                response.contains("content-type: text/html; charset=utf-8"),
+                "{host:?}: {response}"
+            );
+            assert!(response.ends_with(bad_request), "{host:?}: {response}");
+        }
+    }
+    // Allowed names (any case, a trailing dot), and a request with no Host at all, whose
+    // links name the address it came in on.
+    let port = server.port;
+    let range =
+        format!("{API}{ID}?chromosome=chr19&start_position=44905000&end_position=44910000&limit=1");
+    for (host, link_host) in [
+        (
+            Some(format!("localhost:{port}")),
+            format!("localhost:{port}"),
+        ),
+        (
+            Some(format!("LOCALHOST.:{port}")),
+            format!("LOCALHOST.:{port}"),
+        ),
+        (None, format!("127.0.0.1:{port}")),
+    ] {
+        let header = host
+            .map(|host| format!("Host: {host}\r\n"))
+            .unwrap_or_default();
+        let response = exchange(
+            port,
+            &format!("GET {range} HTTP/1.1\r\n{header}Connection: close\r\n\r\n"),
+        );
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        assert!(
+            response.contains(&format!(
+                "\"next\":\"http://{link_host}{API}{ID}?chromosome=chr19&"
+            )),
+            "{response}"
+        );
+    }
+    drop(server);
+    // --allowed-hosts: patterns as Django's ALLOWED_HOSTS.
+    let server = Server::start(&store, &["--allowed-hosts", ".example.org,vcfq.test"]);
+    for (host, status) in [
+        ("api.example.org", 200),
+        ("example.org:8443", 200),
+        ("vcfq.test", 200),
+        ("localhost", 400),
+        ("notexample.org", 400),
+    ] {
+        let response = exchange(
+            server.port,
+            &format!("GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+        );
+        assert!(
+            response.starts_with(&format!("HTTP/1.1 {status}")),
+            "{host}: {response}"
+        );
+    }
+}
+
 #[test]
 fn error_statuses() {
     let (dir, store) = store_with_sample();
@@ -690,7 +784,7 @@ fn other_methods_and_per_client_limits() {
     // Only GET (and HEAD) are allowed, as on the hosted endpoint.
     let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
     stream
-        .write_all(format!("POST {target} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes())
+        .write_all(format!("POST {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes())
         .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
@@ -917,14 +1011,16 @@ fn oversized_requests_and_bad_encoding() {
         let _ = stream.read_to_end(&mut response);
         String::from_utf8_lossy(&response).into_owned()
     };
-    let response = send_raw(format!("GET {long_url} HTTP/1.1\r\nHost: x\r\n\r\n"));
+    let response = send_raw(format!(
+        "GET {long_url} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    ));
     assert!(
         response.starts_with("HTTP/1.1 431"),
         "{}",
         &response[..response.len().min(200)]
     );
     let response = send_raw(format!(
-        "GET {target} HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {}\r\n\r\n",
         "y".repeat(100_000)
     ));
     assert!(
@@ -934,7 +1030,7 @@ fn oversized_requests_and_bad_encoding() {
     );
     let many_headers: String = (0..500).map(|i| format!("X-H{i}: v\r\n")).collect();
     let response = send_raw(format!(
-        "GET {target} HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n"
+        "GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n{many_headers}\r\n"
     ));
     assert!(
         response.starts_with("HTTP/1.1 431"),
@@ -965,7 +1061,7 @@ fn oversized_requests_and_bad_encoding() {
     // A client that sends its request and then closes its sending side gets the answer.
     let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
     stream
-        .write_all(format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .write_all(format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
         .unwrap();
     stream.shutdown(std::net::Shutdown::Write).unwrap();
     let mut response = String::new();

@@ -37,6 +37,10 @@ pub(crate) struct ServeArgs {
     /// Open connections served at once; more wait in the listen queue.
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     max_connections: u64,
+    /// Host names (and patterns: `.example.org`, `*`) the `Host` header may give, as
+    /// Django's ALLOWED_HOSTS; others get 400 (default: localhost and the --bind address).
+    #[arg(long, value_name = "HOSTS", value_delimiter = ',')]
+    allowed_hosts: Option<Vec<String>>,
     /// Samples kept open at once; the least recently used is closed to open another
     /// (default: from the file descriptor limit, at most 2048).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -66,6 +70,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), Failure> {
     };
     let schema = args.schema;
     vcfq::server::serve(vcfq::server::ServeOptions {
+        allowed_hosts: args.allowed_hosts.map(vcfq::server::AllowedHosts::new),
         store: args.store.store,
         bind: args.bind,
         dbsnp: args.dbsnp,

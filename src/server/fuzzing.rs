@@ -30,6 +30,7 @@ impl HttpFixture {
             api_keys,
             rate_limit: None,
             schema: Schema::Docs,
+            allowed_hosts: None,
             limits: Limits {
                 header_timeout: Duration::from_secs(2),
                 request_timeout: Duration::from_secs(10),
@@ -58,7 +59,10 @@ impl HttpFixture {
             let connection = tokio::spawn(serve_connection(
                 server,
                 self.app.clone(),
-                SocketAddr::from(([127, 0, 0, 1], 9)),
+                (
+                    SocketAddr::from(([127, 0, 0, 1], 9)),
+                    SocketAddr::from(([127, 0, 0, 1], 8080)),
+                ),
                 Arc::new(self.limits.clone()),
                 stopping,
             ));

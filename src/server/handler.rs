@@ -65,6 +65,24 @@ async fn answer(
     client: SocketAddr,
     request: &axum::http::request::Parts,
 ) -> Response {
+    // Django's CommonMiddleware reads the host (and refuses a bad one) for every request,
+    // before the URL is even resolved.
+    let host = match request.headers.get(header::HOST) {
+        Some(value) => value.to_str().ok().map(str::to_string),
+        None => request
+            .extensions
+            .get::<super::listener::LocalAddress>()
+            .map(|local| super::host::host_of_local(&local.0)),
+    };
+    let Some(host) = host.filter(|host| state.allowed_hosts.allows(host)) else {
+        let mut response = Response::new(Body::from(super::host::BAD_REQUEST_PAGE));
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        return response;
+    };
     let path = request.uri.path();
     let Some(raw_id) = path.strip_prefix(API_PATH) else {
         return detail(StatusCode::NOT_FOUND, "Not found.");
@@ -94,12 +112,6 @@ async fn answer(
         Ok(id) => id,
         Err(error) => return error_response(&error),
     };
-    let host = request
-        .headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1")
-        .to_string();
     let base_url = format!("http://{host}{path}");
     let query = request.uri.query().unwrap_or("").to_string();
     let Ok(permit) = Arc::clone(&state.queries).acquire_owned().await else {
@@ -158,6 +170,7 @@ mod tests {
             api_keys: None,
             rate_limit: None,
             schema: Schema::Docs,
+            allowed_hosts: None,
             limits: Limits {
                 request_timeout: Duration::from_millis(300),
                 ..Limits::default()
@@ -169,6 +182,7 @@ mod tests {
             let mut request = HttpRequest::get(format!(
                 "{API_PATH}3f2b6c1e-9a7d-4c1e-8f3a-2b6c1e9a7d4c/?chromosome=chr19&position=1"
             ))
+            .header(header::HOST, "127.0.0.1:8080")
             .body(Body::empty())
             .unwrap();
             request

@@ -21,7 +21,7 @@ use crate::error::Error;
 pub(super) async fn serve_connection<I>(
     io: I,
     app: Router,
-    client: SocketAddr,
+    (client, local): (SocketAddr, SocketAddr),
     limits: Arc<Limits>,
     mut stopping: tokio::sync::watch::Receiver<bool>,
 ) where
@@ -30,6 +30,7 @@ pub(super) async fn serve_connection<I>(
     let service =
         hyper::service::service_fn(move |mut request: HttpRequest<hyper::body::Incoming>| {
             request.extensions_mut().insert(ConnectInfo(client));
+            request.extensions_mut().insert(LocalAddress(local));
             let app = app.clone();
             async move { app.oneshot(request.map(Body::new)).await }
         });
@@ -49,6 +50,10 @@ pub(super) async fn serve_connection<I>(
     connection.as_mut().graceful_shutdown();
     let _ = connection.await;
 }
+
+/// The address a connection came in on (a request extension, beside axum's `ConnectInfo`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct LocalAddress(pub(super) SocketAddr);
 
 /// Serves until SIGINT or SIGTERM. Prints `listening on http://ADDR` to stderr first.
 pub fn serve(options: ServeOptions) -> Result<(), Error> {
@@ -104,11 +109,12 @@ pub fn serve(options: ServeOptions) -> Result<(), Error> {
                 () = &mut shutdown => break,
             };
             let _ = stream.set_nodelay(true);
+            let local = stream.local_addr().unwrap_or(address);
             let app = app.clone();
             let limits = Arc::clone(&limits);
             let stopping = stopping.clone();
             tasks.spawn(async move {
-                serve_connection(stream, app, client, limits, stopping).await;
+                serve_connection(stream, app, (client, local), limits, stopping).await;
                 drop(permit);
             });
             // Reap finished connection tasks so the set stays small.

@@ -10,6 +10,7 @@ mod auth;
 #[cfg(feature = "fuzzing")]
 pub(crate) mod fuzzing;
 mod handler;
+mod host;
 mod listener;
 mod samples;
 mod throttle;
@@ -26,6 +27,7 @@ use crate::response::{ResponseOptions, Schema};
 use crate::store::Store;
 use crate::RsidMap;
 
+pub use host::AllowedHosts;
 pub use listener::serve;
 
 /// How to serve.
@@ -43,6 +45,9 @@ pub struct ServeOptions {
     pub rate_limit: Option<u32>,
     /// The response shape.
     pub schema: Schema,
+    /// The `Host` values answered (Django's `ALLOWED_HOSTS`); `None`: `localhost` and the
+    /// bound address.
+    pub allowed_hosts: Option<AllowedHosts>,
     /// What one client may hold.
     pub limits: Limits,
 }
@@ -78,6 +83,7 @@ impl Default for Limits {
 /// What every request handler shares.
 struct ServerState {
     options: ResponseOptions,
+    allowed_hosts: AllowedHosts,
     auth: auth::ApiKeys,
     throttle: throttle::Throttle,
     samples: samples::Samples,
@@ -173,6 +179,10 @@ fn server_state(options: &ServeOptions) -> Result<Arc<ServerState>, Error> {
             base_url: String::new(),
             dbsnp,
         },
+        allowed_hosts: options
+            .allowed_hosts
+            .clone()
+            .unwrap_or_else(|| AllowedHosts::for_bind(&options.bind)),
         auth: auth::ApiKeys::new(options.api_keys.clone()),
         throttle: throttle::Throttle::new(options.rate_limit),
         samples: samples::Samples::new(
