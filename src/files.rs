@@ -72,6 +72,17 @@ pub(crate) fn same_dir(path: &Path, dir: &File) -> bool {
     }
 }
 
+/// Whether a process with this id exists (`kill(pid, 0)`: EPERM means it does). Files
+/// and directories named after a process that is gone were left by a killed vcfq.
+pub(crate) fn process_alive(pid: libc::pid_t) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 sends nothing; kill only checks that the process exists.
+    let status = unsafe { libc::kill(pid, 0) };
+    status == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
 /// Reads the regular file `path` whole.
 pub(crate) fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
     let mut file = open_regular(path)?;

@@ -207,6 +207,7 @@ impl Store {
 
     fn write(&self, store: &StoreFile) -> Result<(), Error> {
         let path = self.dir.join(STORE_FILE);
+        self.sweep_stale_temporaries();
         let temporary = self
             .dir
             .join(format!(".{STORE_FILE}.{}", std::process::id()));
@@ -224,6 +225,25 @@ impl Store {
             return Err(self.store_error(format!("cannot write it: {error}")));
         }
         Ok(())
+    }
+
+    /// Removes the temporary files (`.samples.json.PID`) of writers that were killed
+    /// before they could rename or remove them. Called under the store's lock.
+    fn sweep_stale_temporaries(&self) {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        let prefix = format!(".{STORE_FILE}.");
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let pid = name
+                .to_str()
+                .and_then(|name| name.strip_prefix(&prefix))
+                .and_then(|pid| pid.parse::<libc::pid_t>().ok());
+            if pid.is_some_and(|pid| !crate::files::process_alive(pid)) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// Checks the VCF (`docs/parity.md`, "What a sample's VCF must be") and records it

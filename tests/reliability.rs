@@ -427,3 +427,88 @@ fn an_index_that_belongs_to_another_vcf_is_refused_at_open() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_batch_line_past_the_limit_is_one_failed_request_in_bounded_memory() {
+    // A 64 MB request line, then a good one: one detail line, then the answer.
+    let mut child = vcfq()
+        .args(["batch", "--vcf"])
+        .arg(crate::util::testdata("apoe.vcf.gz"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let chunk = vec![b'x'; 1 << 20];
+        for _ in 0..64 {
+            stdin.write_all(&chunk).unwrap();
+        }
+        stdin
+            .write_all(b"\nchromosome=chr19&position=44908684\n")
+            .unwrap();
+    });
+    // The peak while it runs (VmHWM only grows; read it before the process ends).
+    let mut peak = 0u64;
+    while child.try_wait().unwrap().is_none() {
+        if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+            if let Some(kb) = status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|rest| {
+                    rest.trim()
+                        .trim_end_matches("kB")
+                        .trim()
+                        .parse::<u64>()
+                        .ok()
+                })
+            {
+                peak = peak.max(kb * 1024);
+            }
+        }
+        if writer.is_finished() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    writer.join().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout:.300}");
+    assert_eq!(
+        lines[0],
+        r#"{"detail":"the request line is longer than 65536 bytes: a line holds one query string"}"#
+    );
+    assert!(lines[1].contains(r#""rsid":"rs429358""#), "{}", lines[1]);
+    assert!(peak < 40 << 20, "peak RSS {} MB", peak >> 20);
+}
+
+#[test]
+fn temporary_store_files_of_killed_writers_are_swept() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    std::fs::create_dir(&store).unwrap();
+    // The id of a process that has ended, and this test's own (alive).
+    let mut ended = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = ended.id();
+    ended.wait().unwrap();
+    let stale = store.join(format!(".samples.json.{dead_pid}"));
+    let live = store.join(format!(".samples.json.{}", std::process::id()));
+    std::fs::write(&stale, b"half").unwrap();
+    std::fs::write(&live, b"in progress").unwrap();
+    let (code, _, stderr) = crate::util::run(&[
+        "sample",
+        "add",
+        "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+        crate::util::testdata("apoe.vcf.gz").to_str().unwrap(),
+        "--no-position-index",
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stale.exists(), "a dead writer's file is removed");
+    assert!(live.exists(), "a live writer's file is left alone");
+}

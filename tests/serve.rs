@@ -83,9 +83,13 @@ impl Server {
     }
 
     fn stop(&mut self) -> std::process::ExitStatus {
+        self.stop_with(libc::SIGTERM)
+    }
+
+    fn stop_with(&mut self, signal: i32) -> std::process::ExitStatus {
         // SAFETY: kill(2) with our own child's pid, not yet waited for (so not reused);
         // it only sends a signal.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        unsafe { libc::kill(self.child.id() as i32, signal) };
         for _ in 0..100 {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
@@ -482,6 +486,16 @@ fn stops_gracefully_on_sigterm() {
     );
     let status = server.stop();
     assert!(status.success(), "{status:?}");
+    // A hang-up (the terminal closed) drains and stops the same way.
+    let mut server = Server::start(&store, &[]);
+    let status = server.stop_with(libc::SIGHUP);
+    assert!(status.success(), "{status:?}");
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        server.log().contains("vcfq serve: stopped"),
+        "{}",
+        server.log()
+    );
 }
 
 #[test]

@@ -1,10 +1,11 @@
 //! `vcfq query` (one request) and `vcfq batch` (one request per input line).
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufReader, BufWriter, Write};
 use std::path::PathBuf;
 
 use clap::Args;
+use vcfq::lines::{read_line_limited, skip_line, LineRead};
 use vcfq::querystring::parse_pairs;
 use vcfq::response::error_body;
 use vcfq::{Error, Request};
@@ -93,6 +94,10 @@ pub(crate) fn run_query(args: QueryArgs) -> Result<(), Failure> {
         .map_err(output_error)
 }
 
+/// The longest request line `vcfq batch` reads, as `vcfq serve` takes at most 64 KiB of
+/// request line and headers.
+const MAX_REQUEST_LINE: usize = 64 << 10;
+
 pub(crate) fn run_batch(args: BatchArgs) -> Result<(), Failure> {
     let (sample, base_url) = args.sample.open()?;
     // A long batch reads rsID loci in parallel: one reader per core, opened once.
@@ -117,12 +122,23 @@ pub(crate) fn run_batch(args: BatchArgs) -> Result<(), Failure> {
         if input.buffer().is_empty() {
             output.flush().map_err(output_error)?;
         }
-        line.clear();
-        let read = input
-            .read_until(b'\n', &mut line)
+        let read = read_line_limited(&mut input, &mut line, MAX_REQUEST_LINE)
             .map_err(|error| Failure::Io("reading requests".to_string(), error))?;
-        if read == 0 {
-            break;
+        match read {
+            LineRead::End => break,
+            LineRead::Line => {}
+            LineRead::TooLong => {
+                // One answer line per request line, as for any failed request; the rest of
+                // the line is read past, not kept.
+                skip_line(&mut input)
+                    .map_err(|error| Failure::Io("reading requests".to_string(), error))?;
+                let mut body = error_body(&format!(
+                    "the request line is longer than {MAX_REQUEST_LINE} bytes: a line holds one query string"
+                ));
+                body.push(b'\n');
+                output.write_all(&body).map_err(output_error)?;
+                continue;
+            }
         }
         let text = String::from_utf8_lossy(&line);
         let query = text.trim_end_matches(['\n', '\r']);

@@ -49,26 +49,14 @@ pub(crate) struct ServeArgs {
 
 pub(crate) fn run(args: ServeArgs) -> Result<(), Failure> {
     let api_keys = match &args.api_keys {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|error| Failure::Io(format!("reading {}", path.display()), error))?;
-            let keys: Vec<String> = text
-                .lines()
-                .map(str::trim)
-                .filter(|line| !line.is_empty() && !line.starts_with('#'))
-                .map(String::from)
-                .collect();
-            if keys.is_empty() {
-                return Err(Failure::Io(
-                    format!("reading {}", path.display()),
-                    io::Error::other("the file holds no API keys (one per line)"),
-                ));
-            }
-            Some(keys)
-        }
+        Some(path) => Some(vcfq::server::read_api_keys(path).map_err(|message| {
+            Failure::Io(
+                format!("reading {}", path.display()),
+                io::Error::other(message),
+            )
+        })?),
         None => None,
     };
-    let schema = args.schema;
     vcfq::server::serve(vcfq::server::ServeOptions {
         allowed_hosts: args.allowed_hosts.map(vcfq::server::AllowedHosts::new),
         store: args.store.store,
@@ -76,7 +64,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), Failure> {
         dbsnp: args.dbsnp,
         api_keys,
         rate_limit: args.rate_limit,
-        schema,
+        schema: args.schema,
         limits: vcfq::server::Limits {
             header_timeout: std::time::Duration::from_secs(args.header_timeout),
             request_timeout: std::time::Duration::from_secs(args.request_timeout),

@@ -6,6 +6,42 @@ use axum::response::Response;
 
 use super::handler::detail;
 
+/// Reads an API-key file: one key a line; blank lines and `#` comments (whole lines, or
+/// after a key and white space) are skipped, and so is a UTF-8 byte-order mark. A key
+/// is printable ASCII without spaces (clients send it in `Authorization: Api-Key KEY`).
+pub fn read_api_keys(path: &std::path::Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read(path).map_err(|error| format!("cannot read it: {error}"))?;
+    let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&text);
+    let mut keys = Vec::new();
+    for (number, line) in text.split(|&b| b == b'\n').enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        // A comment starts a line or follows white space.
+        let mut end = line.len();
+        for (at, &byte) in line.iter().enumerate() {
+            if byte == b'#' && (at == 0 || line[at - 1].is_ascii_whitespace()) {
+                end = at;
+                break;
+            }
+        }
+        let key = line[..end].trim_ascii();
+        if key.is_empty() {
+            continue;
+        }
+        if !key.iter().all(|&b| b.is_ascii_graphic()) {
+            return Err(format!(
+                "line {}: an API key is printable ASCII without spaces (got {:?})",
+                number + 1,
+                String::from_utf8_lossy(key)
+            ));
+        }
+        keys.push(String::from_utf8_lossy(key).into_owned());
+    }
+    if keys.is_empty() {
+        return Err("the file holds no API keys (one per line)".to_string());
+    }
+    Ok(keys)
+}
+
 /// The configured keys; none configured serves without authentication.
 pub(super) struct ApiKeys(Option<Vec<Vec<u8>>>);
 
@@ -67,6 +103,30 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys");
+        let read = |text: &[u8]| {
+            std::fs::write(&path, text).unwrap();
+            read_api_keys(&path)
+        };
+        assert_eq!(
+            read(b"\xEF\xBB\xBFfirst\r\n# a comment\n\n  second # the lab's key\nthird#part\n")
+                .unwrap(),
+            ["first", "second", "third#part"]
+        );
+        assert!(read(b"# only comments\n\n")
+            .unwrap_err()
+            .contains("no API keys"));
+        assert!(read(b"two words\n")
+            .unwrap_err()
+            .contains("line 1: an API key is printable ASCII"));
+        assert!(read("cl\u{e9}\n".as_bytes())
+            .unwrap_err()
+            .contains("line 1"));
+    }
 
     #[test]
     fn constant_time_comparison() {

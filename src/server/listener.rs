@@ -55,7 +55,7 @@ pub(super) async fn serve_connection<I>(
 #[derive(Debug, Clone, Copy)]
 pub(super) struct LocalAddress(pub(super) SocketAddr);
 
-/// Serves until SIGINT or SIGTERM. Prints `listening on http://ADDR` to stderr first.
+/// Serves until SIGINT, SIGTERM or SIGHUP. Prints `listening on http://ADDR` to stderr first.
 pub fn serve(options: ServeOptions) -> Result<(), Error> {
     let descriptors = super::raise_descriptor_limit();
     let state = server_state(&options)?;
@@ -74,6 +74,7 @@ pub fn serve(options: ServeOptions) -> Result<(), Error> {
         let address = listener
             .local_addr()
             .map_err(|error| Error::io("reading the bound address", error))?;
+        let shutdown = shutdown_signal();
         eprintln!(
             "vcfq serve: listening on http://{address} (store {}, {samples} samples; up to {} open at once, {descriptors} file descriptors)",
             options.store.display(),
@@ -84,7 +85,6 @@ pub fn serve(options: ServeOptions) -> Result<(), Error> {
         let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
         let (stop, stopping) = tokio::sync::watch::channel(false);
-        let shutdown = shutdown_signal();
         tokio::pin!(shutdown);
         loop {
             // Wait for a free connection slot first: at the limit, new clients queue in
@@ -132,20 +132,27 @@ pub fn serve(options: ServeOptions) -> Result<(), Error> {
     })
 }
 
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
+/// Waits for SIGINT, SIGTERM or SIGHUP (a hang-up: the terminal closed). The handlers
+/// are installed when this is called, not when it is first awaited, so a signal that
+/// comes right after "listening" is printed is not missed.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, Signal, SignalKind};
+    let interrupt = signal(SignalKind::interrupt()).ok();
+    let terminate = signal(SignalKind::terminate()).ok();
+    let hangup = signal(SignalKind::hangup()).ok();
+    async fn received(signal: Option<Signal>) {
+        match signal {
+            Some(mut signal) => {
                 signal.recv().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            None => std::future::pending::<()>().await,
         }
-    };
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
+    }
+    async move {
+        tokio::select! {
+            () = received(interrupt) => {},
+            () = received(terminate) => {},
+            () = received(hangup) => {},
+        }
     }
 }

@@ -27,6 +27,7 @@ use crate::response::{ResponseOptions, Schema};
 use crate::store::Store;
 use crate::RsidMap;
 
+pub use auth::read_api_keys;
 pub use host::AllowedHosts;
 pub use listener::serve;
 

@@ -411,17 +411,10 @@ fn sweep_stale_builds(parent: &Path, name: &str) {
             .strip_prefix("building-")
             .or_else(|| rest.strip_prefix("old-"))
             .and_then(|pid| pid.parse::<libc::pid_t>().ok());
-        if pid.is_some_and(|pid| pid > 0 && !process_alive(pid)) {
+        if pid.is_some_and(|pid| !crate::files::process_alive(pid)) {
             let _ = fs::remove_dir_all(entry.path());
         }
     }
-}
-
-/// Whether a process with this id exists (`kill(pid, 0)`: EPERM means it does).
-fn process_alive(pid: libc::pid_t) -> bool {
-    // SAFETY: signal 0 sends nothing; kill only checks that the process exists.
-    let status = unsafe { libc::kill(pid, 0) };
-    status == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 /// Puts the finished directory at `out`. An existing map is swapped with it in one
