@@ -229,7 +229,7 @@ fn openapi_links_are_built_from_the_request_url() {
 fn exchange(port: u16, raw: &str) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
+        .set_read_timeout(Some(Duration::from_secs(60)))
         .unwrap();
     stream.write_all(raw.as_bytes()).unwrap();
     let mut response = Vec::new();
@@ -1214,4 +1214,117 @@ fn a_store_of_1500_samples_is_served_within_256_file_descriptors() {
         "{}",
         failed.2
     );
+}
+
+/// The server process's resident memory now, in bytes.
+fn resident(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .unwrap()
+        * 1024
+}
+
+#[test]
+fn clients_that_never_read_cannot_pin_responses_in_memory() {
+    // A 100 kb window of 5,000 records with long INFO columns: a 3.7 MB response body.
+    let dir = tempfile::tempdir().unwrap();
+    let vcf = dir.path().join("dense.vcf.gz");
+    let mut text = b"##fileformat=VCFv4.2\n##contig=<ID=chr19,length=58617616>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS\n".to_vec();
+    let info: String = (0..60).map(|i| format!("K{i}=0.{i:05};")).collect();
+    for i in 0..5_000u64 {
+        text.extend_from_slice(
+            format!(
+                "chr19\t{}\t.\tA\tG\t.\tPASS\t{info}END\tGT:DS\t0|1:0.{i}\n",
+                1_000_000 + i * 20
+            )
+            .as_bytes(),
+        );
+    }
+    vcfq::index::write_indexed_vcf(&vcf, &text, false).unwrap();
+    let store = dir.path().join("store");
+    let (code, _, stderr) = run(&[
+        "sample",
+        "add",
+        ID,
+        vcf.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let server = Server::start(
+        &store,
+        &["--max-response-memory", "4M", "--write-timeout", "1"],
+    );
+    let window = format!("{API}{ID}?chromosome=chr19&start_position=1000000&end_position=1100000");
+    let (status, _, body) = server.get(&window, &[]);
+    assert_eq!(status, 200);
+    assert!(body.len() > 3 << 20, "{} bytes", body.len());
+    let before = resident(server.child.id());
+    // 128 clients ask for it and never read.
+    let silent: Vec<TcpStream> = (0..128)
+        .map(|_| {
+            let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+            stream
+                .write_all(
+                    format!(
+                        "GET {window} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+                    )
+                    .as_bytes(),
+                )
+                .unwrap();
+            stream
+        })
+        .collect();
+    // Long enough for every one of them to be computed (without the budget, all held).
+    let mut peak = 0;
+    for _ in 0..120 {
+        std::thread::sleep(Duration::from_millis(100));
+        peak = peak.max(resident(server.child.id()));
+    }
+    // Without the budget: 128 bodies, 470 MB. With it: 4 MB of bodies being sent, plus
+    // the few being computed or waiting for it (one per query slot, with the buffers
+    // that build them), whatever the number of clients.
+    assert!(
+        peak < before + (160 << 20),
+        "the silent clients took the server from {} MB to {} MB",
+        before >> 20,
+        peak >> 20
+    );
+    // After the write timeout the connections that stalled are closed: the first ones
+    // served got a cut response. The rest hang up; a new client is answered.
+    std::thread::sleep(Duration::from_secs(2));
+    let mut cut = 0;
+    for stream in silent.iter().take(4) {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        let mut received = Vec::new();
+        if (&*stream).read_to_end(&mut received).is_ok() && !received.ends_with(b"}]}") {
+            cut += 1;
+        }
+    }
+    assert!(cut >= 1, "no stalled connection was closed");
+    drop(silent);
+    eprintln!(
+        "server RSS {} MB before, {} MB at most with 128 silent clients",
+        before >> 20,
+        peak >> 20
+    );
+    // (It may wait for the queries already queued, whose clients have gone.)
+    let small = exchange(
+        server.port,
+        &format!(
+            "GET {API}{ID}?chromosome=chr19&position=1000000 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert!(small.starts_with("HTTP/1.1 200"), "{small}");
 }

@@ -41,6 +41,12 @@ pub(crate) struct ServeArgs {
     /// Django's ALLOWED_HOSTS; others get 400 (default: localhost and the --bind address).
     #[arg(long, value_name = "HOSTS", value_delimiter = ',')]
     allowed_hosts: Option<Vec<String>>,
+    /// Seconds a client may read none of its response before its connection is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    write_timeout: u64,
+    /// Memory for response bodies waiting for their clients, e.g. 1G or 256M; more wait.
+    #[arg(long, value_name = "BYTES", default_value = "1G", value_parser = super::args::parse_size)]
+    max_response_memory: u64,
     /// Samples kept open at once; the least recently used is closed to open another
     /// (default: from the file descriptor limit, at most 2048).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -69,6 +75,8 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), Failure> {
             header_timeout: std::time::Duration::from_secs(args.header_timeout),
             request_timeout: std::time::Duration::from_secs(args.request_timeout),
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+            write_timeout: std::time::Duration::from_secs(args.write_timeout),
+            max_response_memory: usize::try_from(args.max_response_memory).unwrap_or(usize::MAX),
             max_open_samples: args
                 .max_open_samples
                 .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),

@@ -120,26 +120,49 @@ async fn answer(
             "The server is shutting down.",
         );
     };
-    let state = Arc::clone(state);
-    let result = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, Error> {
-        let _permit = permit;
-        let open = state.samples.sample(&id)?;
-        let request = Request::parse(&query).map_err(Error::from)?;
-        let options = ResponseOptions {
-            base_url,
-            ..state.options.clone()
-        };
-        open.sample.respond(&request, &options)
+    let work_state = Arc::clone(state);
+    // The query's slot stays with its work (and comes back with the body), so a query
+    // cut at the request timeout keeps it until the work ends.
+    let result = tokio::task::spawn_blocking(move || {
+        (query_body(&work_state, &id, &query, base_url), permit)
     })
     .await;
     match result {
-        Ok(Ok(body)) => json_response(StatusCode::OK, body),
-        Ok(Err(error)) => error_response(&error),
+        Ok((Ok(body), slot)) => {
+            // The body waits for its share of the response memory, holding its query
+            // slot meanwhile, so slow clients cannot pile up responses beyond the budget
+            // and the slots.
+            let held = state.response_memory.hold(body).await;
+            drop(slot);
+            let mut response = Response::new(Body::new(held));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            response
+        }
+        Ok((Err(error), _)) => error_response(&error),
         Err(_) => detail(
             StatusCode::INTERNAL_SERVER_ERROR,
             "A server error occurred.",
         ),
     }
+}
+
+/// The response body of the query `query` to sample `id` (blocking work).
+fn query_body(
+    state: &ServerState,
+    id: &SampleId,
+    query: &str,
+    base_url: String,
+) -> Result<Vec<u8>, Error> {
+    let open = state.samples.sample(id)?;
+    let request = Request::parse(query).map_err(Error::from)?;
+    let options = ResponseOptions {
+        base_url,
+        ..state.options.clone()
+    };
+    open.sample.respond(&request, &options)
 }
 
 pub(super) fn router(state: Arc<ServerState>, limits: &Limits) -> Router {

@@ -41,7 +41,13 @@ pub(super) async fn serve_connection<I>(
         .half_close(true)
         .max_buf_size(limits.max_header_bytes.max(8192))
         .max_header_size(limits.max_header_bytes)
-        .serve_connection(hyper_util::rt::TokioIo::new(io), service);
+        .serve_connection(
+            hyper_util::rt::TokioIo::new(super::memory::WriteTimeout::new(
+                io,
+                limits.write_timeout,
+            )),
+            service,
+        );
     tokio::pin!(connection);
     tokio::select! {
         _ = connection.as_mut() => return,

@@ -12,6 +12,7 @@ pub(crate) mod fuzzing;
 mod handler;
 mod host;
 mod listener;
+mod memory;
 mod samples;
 mod throttle;
 
@@ -64,6 +65,12 @@ pub struct Limits {
     pub max_connections: usize,
     /// Request line plus headers larger than this get 431 (at least 8 KiB).
     pub max_header_bytes: usize,
+    /// A client that reads none of its response for this long has its connection closed
+    /// (and the response's memory freed).
+    pub write_timeout: Duration,
+    /// Response bodies waiting to be written to their clients take at most this many
+    /// bytes in all; more wait (a body larger than this waits for all of it).
+    pub max_response_memory: usize,
     /// Samples kept open at once (the least recently used is closed to open another);
     /// `None` sizes it from the process's file descriptor limit (at most 2,048).
     pub max_open_samples: Option<usize>,
@@ -76,6 +83,8 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             max_connections: 1024,
             max_header_bytes: 64 * 1024,
+            write_timeout: Duration::from_secs(30),
+            max_response_memory: 1 << 30,
             max_open_samples: None,
         }
     }
@@ -90,6 +99,8 @@ struct ServerState {
     samples: samples::Samples,
     /// Access-log lines go to a writer thread, which batches them.
     access_log: std::sync::mpsc::Sender<String>,
+    /// Bounds the memory of responses not yet written.
+    response_memory: memory::ResponseMemory,
     /// Bounds the queries running at once (each holds a reader). A query's slot is held
     /// by its blocking work, so a query cut at the request timeout keeps its slot until
     /// that work ends: slow queries cannot pile up beyond the bound.
@@ -192,6 +203,7 @@ fn server_state(options: &ServeOptions) -> Result<Arc<ServerState>, Error> {
             access_log.clone(),
         ),
         access_log,
+        response_memory: memory::ResponseMemory::new(options.limits.max_response_memory),
         queries: Arc::new(Semaphore::new(threads * 2)),
     }))
 }
