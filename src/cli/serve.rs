@@ -48,7 +48,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "BYTES", default_value = "1G", value_parser = super::args::parse_size)]
     max_response_memory: u64,
     /// Samples kept open at once; the least recently used is closed to open another
-    /// (default: from the file descriptor limit, at most 2048).
+    /// (default: from the file descriptor limit, at most 1024).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     max_open_samples: Option<u64>,
 }

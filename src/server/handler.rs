@@ -51,7 +51,7 @@ async fn handle(
         .exact()
         .map_or_else(|| "-".to_string(), |n| n.to_string());
     // One line per request; the Authorization header is never logged.
-    let _ = state.access_log.send(format!(
+    state.access_log.write(format!(
         "{client} \"{method} {}\" {} {bytes} {:.2}ms\n",
         uri.path_and_query().map_or("", |p| p.as_str()),
         response.status().as_u16(),

@@ -72,7 +72,7 @@ pub struct Limits {
     /// bytes in all; more wait (a body larger than this waits for all of it).
     pub max_response_memory: usize,
     /// Samples kept open at once (the least recently used is closed to open another);
-    /// `None` sizes it from the process's file descriptor limit (at most 2,048).
+    /// `None` sizes it from the process's file descriptor limit (at most 1,024).
     pub max_open_samples: Option<usize>,
 }
 
@@ -98,7 +98,7 @@ struct ServerState {
     throttle: throttle::Throttle,
     samples: samples::Samples,
     /// Access-log lines go to a writer thread, which batches them.
-    access_log: std::sync::mpsc::Sender<String>,
+    access_log: AccessLog,
     /// Bounds the memory of responses not yet written.
     response_memory: memory::ResponseMemory,
     /// Bounds the queries running at once (each holds a reader). A query's slot is held
@@ -107,26 +107,59 @@ struct ServerState {
     queries: Arc<Semaphore>,
 }
 
-/// Writes access-log lines to stderr from one thread, flushing whenever it has caught up,
-/// so that requests never wait on the terminal or a log file.
-fn spawn_access_log() -> std::sync::mpsc::Sender<String> {
-    let (sender, receiver) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        use std::io::Write;
-        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stderr());
-        while let Ok(line) = receiver.recv() {
-            let _ = out.write_all(line.as_bytes());
-            while let Ok(line) = receiver.try_recv() {
+/// The access log: lines go to a writer thread, which batches them to stderr, so that
+/// requests never wait on the terminal or a log file. At most `ACCESS_LOG_BACKLOG` lines
+/// wait; when stderr is not read fast enough (a full pipe) later lines are dropped and
+/// counted, and the count is written once stderr takes lines again, so memory stays
+/// bounded.
+#[derive(Clone)]
+pub(crate) struct AccessLog {
+    lines: std::sync::mpsc::SyncSender<String>,
+    dropped: Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// Access-log lines that may wait for stderr.
+const ACCESS_LOG_BACKLOG: usize = 10_000;
+
+impl AccessLog {
+    fn spawn() -> AccessLog {
+        use std::sync::atomic::Ordering;
+        let (lines, receiver) = std::sync::mpsc::sync_channel::<String>(ACCESS_LOG_BACKLOG);
+        let dropped = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counted = Arc::clone(&dropped);
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stderr());
+            while let Ok(line) = receiver.recv() {
                 let _ = out.write_all(line.as_bytes());
+                while let Ok(line) = receiver.try_recv() {
+                    let _ = out.write_all(line.as_bytes());
+                }
+                let lost = counted.swap(0, Ordering::Relaxed);
+                if lost > 0 {
+                    let _ = writeln!(
+                        out,
+                        "vcfq serve: {lost} access-log lines dropped: stderr was not read fast enough"
+                    );
+                }
+                let _ = out.flush();
             }
-            let _ = out.flush();
+        });
+        AccessLog { lines, dropped }
+    }
+
+    /// Logs `line` (ending in a newline), or counts it as dropped.
+    pub(crate) fn write(&self, line: String) {
+        if self.lines.try_send(line).is_err() {
+            self.dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
-    });
-    sender
+    }
 }
 
 /// File descriptors one open sample holds at most: two readers of two each (htslib's
-/// handle and vcfq's own through the tabix index; one through the position index).
+/// handle and vcfq's own through the tabix index; one through the position index), when
+/// rsID queries have opened a second.
 const DESCRIPTORS_PER_SAMPLE: u64 = 4;
 
 /// Raises the soft limit on open file descriptors to the hard limit (a common default of
@@ -170,7 +203,7 @@ fn descriptor_limit() -> u64 {
 
 /// How many samples to keep open: what `limits` says, else half the descriptors (the
 /// rest are for connections and the process itself) at [`DESCRIPTORS_PER_SAMPLE`] each,
-/// at most 2,048 (each also holds about 300 kB of buffers).
+/// at most 1,024 (an idle open sample also holds about 150 kB of buffers).
 fn open_samples_capacity(limits: &Limits, descriptors: u64) -> usize {
     if let Some(capacity) = limits.max_open_samples {
         return capacity.max(1);
@@ -178,13 +211,13 @@ fn open_samples_capacity(limits: &Limits, descriptors: u64) -> usize {
     let by_descriptors = descriptors.saturating_sub(64) / 2 / DESCRIPTORS_PER_SAMPLE;
     usize::try_from(by_descriptors)
         .unwrap_or(usize::MAX)
-        .clamp(1, 2048)
+        .clamp(1, 1024)
 }
 
 fn server_state(options: &ServeOptions) -> Result<Arc<ServerState>, Error> {
     let dbsnp = RsidMap::open_if_given(options.dbsnp.as_deref())?;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let access_log = spawn_access_log();
+    let access_log = AccessLog::spawn();
     Ok(Arc::new(ServerState {
         options: ResponseOptions {
             schema: options.schema,

@@ -39,15 +39,11 @@ pub(super) struct Samples {
     opened: Mutex<lru::LruCache<SampleId, Arc<OpenSample>>>,
     /// The store file's identity when read, and its samples.
     pub(super) store_cache: Mutex<Option<StoreSnapshot>>,
-    access_log: std::sync::mpsc::Sender<String>,
+    access_log: super::AccessLog,
 }
 
 impl Samples {
-    pub(super) fn new(
-        store: Store,
-        capacity: usize,
-        access_log: std::sync::mpsc::Sender<String>,
-    ) -> Samples {
+    pub(super) fn new(store: Store, capacity: usize, access_log: super::AccessLog) -> Samples {
         let capacity = std::num::NonZeroUsize::new(capacity).unwrap_or(std::num::NonZeroUsize::MIN);
         Samples {
             store,
@@ -111,13 +107,12 @@ impl Samples {
                 }
             }
         }
-        let sample = open_stored(&stored)
-            .and_then(|sample| sample.open_readers(2).map(|()| sample))
-            .map_err(out_of_descriptors)?;
+        // One reader to start with (opening checked it); rsID queries open more as they
+        // need them, so an idle open sample holds one reader's descriptors and buffers.
+        let sample = open_stored(&stored).map_err(out_of_descriptors)?;
         if let Some(note) = sample.position_index_note() {
-            let _ = self
-                .access_log
-                .send(format!("vcfq serve: note: sample {id}: {note}\n"));
+            self.access_log
+                .write(format!("vcfq serve: note: sample {id}: {note}\n"));
         }
         let Some(identity) = current else {
             // The VCF went away while it was being opened: answer, but do not keep it.
