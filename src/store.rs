@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::Write;
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -118,14 +117,8 @@ fn unix_seconds(time: std::io::Result<SystemTime>) -> u64 {
         .map_or(0, |age| age.as_secs())
 }
 
-struct Lock(File);
-
-impl Drop for Lock {
-    fn drop(&mut self) {
-        // SAFETY: the descriptor is open for the life of `self.0`.
-        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
-    }
-}
+/// The store's lock, held while the file is open (closing it unlocks).
+struct Lock(#[allow(dead_code)] File);
 
 impl Store {
     /// The store in `dir` (created by the first `add`).
@@ -162,19 +155,14 @@ impl Store {
             .map_err(|error| {
                 self.store_error(format!("cannot open {}: {error}", path.display()))
             })?;
-        let operation = if exclusive {
-            libc::LOCK_EX
+        let locked = if exclusive {
+            file.lock()
         } else {
-            libc::LOCK_SH
+            file.lock_shared()
         };
-        // SAFETY: a valid descriptor; flock blocks until the lock is granted.
-        if unsafe { libc::flock(file.as_raw_fd(), operation) } != 0 {
-            return Err(self.store_error(format!(
-                "cannot lock {}: {}",
-                path.display(),
-                std::io::Error::last_os_error()
-            )));
-        }
+        locked.map_err(|error| {
+            self.store_error(format!("cannot lock {}: {error}", path.display()))
+        })?;
         Ok(Lock(file))
     }
 

@@ -91,13 +91,16 @@ impl ApiKeys {
     }
 }
 
-/// Compares without stopping at the first differing byte, so timing does not leak how
-/// much of a key was right.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+/// Whether `given` is `key`, in time that depends only on `given`'s length (which the
+/// client knows), never on how much of the key was right or how long the key is
+/// (`subtle`'s constant-time comparisons).
+fn constant_time_eq(key: &[u8], given: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    let mut equal = (key.len() as u64).ct_eq(&(given.len() as u64));
+    for (at, byte) in given.iter().enumerate() {
+        equal &= key.get(at).copied().unwrap_or(0).ct_eq(byte);
     }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    bool::from(equal)
 }
 
 #[cfg(test)]
@@ -134,5 +137,8 @@ mod tests {
         assert!(!constant_time_eq(b"secret", b"secreT"));
         assert!(!constant_time_eq(b"secret", b"secrets"));
         assert!(!constant_time_eq(b"", b"x"));
+        assert!(!constant_time_eq(b"x", b""));
+        assert!(!constant_time_eq(b"secret", b"secret\0"));
+        assert!(constant_time_eq(b"", b""));
     }
 }
