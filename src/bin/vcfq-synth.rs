@@ -191,7 +191,7 @@ fn write_dbsnp(rows: u64, out: &PathBuf, seed: u64) -> std::io::Result<()> {
                 format!("\t.\t.\tRS={rs};dbSNPBuildID=151;SSR=0;VC={variant_class}\n").as_bytes(),
             );
             writer.write_all(&line)?;
-            if row % SAMPLE_EVERY == 0 && !line.starts_with(b"NW_") {
+            if row.is_multiple_of(SAMPLE_EVERY) && !line.starts_with(b"NW_") {
                 // rs, chromosome, POS, REF, first ALT: lookups for the scale benchmark.
                 let text = String::from_utf8_lossy(&line);
                 let fields: Vec<&str> = text.trim_end().split('\t').collect();
@@ -355,7 +355,7 @@ fn write_sample(rows: u64, out: &std::path::Path, seed: u64) -> std::io::Result<
             if rng.chance(950) {
                 let rs = scrambled_rs(site);
                 writeln!(dbsnp, "{}\t{position}\trs{rs}\t{reference}\t{alt}\t.\t.\tRS={rs};dbSNPBuildID=151;VC=SNV", contig.refseq_accession)?;
-                if site % 97 == 0 {
+                if site.is_multiple_of(97) {
                     writeln!(queries, "rs{rs}\t{}\t{position}", contig.name)?;
                 }
             }

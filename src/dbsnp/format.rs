@@ -54,7 +54,7 @@ pub(crate) fn encode_rsid_entry(out: &mut Vec<u8>, rs: u64, locus: u32) {
 
 /// The entries of an rsID bucket: (low 12 bits of rs, locus). `None` if malformed.
 pub(crate) fn rsid_entries(body: &[u8]) -> Option<impl Iterator<Item = (u16, u32)> + '_> {
-    (body.len() % RSID_ENTRY_SIZE == 0).then(|| {
+    body.len().is_multiple_of(RSID_ENTRY_SIZE).then(|| {
         body.chunks_exact(RSID_ENTRY_SIZE).map(|entry| {
             (
                 u16::from_le_bytes([entry[0], entry[1]]),
@@ -209,7 +209,7 @@ pub(crate) fn bucket_body(table: &[u8], offset: u64) -> Option<(&[u8], u64)> {
 
 /// The locus entries of rs in an rsID bucket, found by binary search.
 pub(crate) fn rsid_loci(body: &[u8], rs: u64) -> Option<impl Iterator<Item = u32> + '_> {
-    if body.len() % RSID_ENTRY_SIZE != 0 {
+    if !body.len().is_multiple_of(RSID_ENTRY_SIZE) {
         return None;
     }
     let wanted = rsid_low_bits(rs);

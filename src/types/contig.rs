@@ -62,7 +62,7 @@ impl Contig {
         let offset =
             (self as *const Contig as usize).wrapping_sub(GRCH38_CONTIGS.as_ptr() as usize);
         let index = offset / std::mem::size_of::<Contig>();
-        if offset % std::mem::size_of::<Contig>() == 0 && index < GRCH38_CONTIGS.len() {
+        if offset.is_multiple_of(std::mem::size_of::<Contig>()) && index < GRCH38_CONTIGS.len() {
             return index;
         }
         GRCH38_CONTIGS
