@@ -26,6 +26,7 @@ fn main() -> ExitCode {
     match cli.command.run() {
         Ok(()) | Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
         Err(Failure::Differences) => ExitCode::from(1),
+        Err(Failure::Exit(code)) => ExitCode::from(code),
         Err(Failure::Usage(message)) => {
             eprintln!("vcfq: {message}");
             ExitCode::from(2)

@@ -164,6 +164,14 @@ impl Request {
         ))
     }
 
+    /// Parses a request given in tabix's region syntax or as a query string:
+    /// `chr19:44908684` is a point query, `chr19:44905000-44910000` a range query
+    /// (validated by the same rules, with the same messages, as the parameters they
+    /// stand for); anything else is read as a query string ([`Request::parse`]).
+    pub fn parse_region_or_query(text: &str) -> Result<Request, RequestError> {
+        Request::from_parameters(region_or_query_parameters(text))
+    }
+
     /// Validates decoded query parameters. When a name is repeated its last value counts,
     /// as in Django's `QueryDict`; names vcfq does not know are ignored.
     pub fn from_parameters(parameters: Vec<(String, String)>) -> Result<Request, RequestError> {
@@ -270,6 +278,30 @@ impl Request {
     pub fn parameters(&self) -> &[(String, String)] {
         &self.parameters
     }
+}
+
+/// The parameters a request in region syntax (`chr19:44908684`,
+/// `chr19:44905000-44910000`) stands for; `None` when `text` is not one (a query string
+/// has `=`, a region has `:`).
+pub fn region_parameters(text: &str) -> Option<Vec<(String, String)>> {
+    if text.contains('=') {
+        return None;
+    }
+    let (chromosome, positions) = text.trim().rsplit_once(':')?;
+    let pair = |name: &str, value: &str| (name.to_string(), value.to_string());
+    Some(match positions.split_once('-') {
+        None => vec![pair("chromosome", chromosome), pair("position", positions)],
+        Some((start, end)) => vec![
+            pair("chromosome", chromosome),
+            pair("start_position", start),
+            pair("end_position", end),
+        ],
+    })
+}
+
+/// `text` as query parameters: a region's, or a query string's (a leading `?` allowed).
+pub fn region_or_query_parameters(text: &str) -> Vec<(String, String)> {
+    region_parameters(text).unwrap_or_else(|| parse_pairs(text.strip_prefix('?').unwrap_or(text)))
 }
 
 /// `limit` as Django REST framework's limit/offset paginator reads it: a positive integer,
@@ -581,6 +613,48 @@ mod tests {
                 offset: 0
             }
         );
+    }
+
+    #[test]
+    fn regions_as_tabix_writes_them() {
+        assert_eq!(
+            Request::parse_region_or_query("chr19:44908684").unwrap(),
+            Request::parse("chromosome=chr19&position=44908684").unwrap()
+        );
+        let range = Request::parse_region_or_query("chr19:44905000-44910000").unwrap();
+        assert_eq!(
+            range.query,
+            Request::parse("chromosome=chr19&start_position=44905000&end_position=44910000")
+                .unwrap()
+                .query
+        );
+        // The same rules and messages as the parameters.
+        for (region, parameters) in [
+            ("19:44908684", "chromosome=19&position=44908684"),
+            ("chr19:0", "chromosome=chr19&position=0"),
+            ("chr19:1,000", "chromosome=chr19&position=1,000"),
+            ("chr19:", "chromosome=chr19&position="),
+            (
+                "chr19:100-",
+                "chromosome=chr19&start_position=100&end_position=",
+            ),
+            (
+                "chr19:200-100",
+                "chromosome=chr19&start_position=200&end_position=100",
+            ),
+            (
+                "chr1:1-100002",
+                "chromosome=chr1&start_position=1&end_position=100002",
+            ),
+        ] {
+            assert_eq!(
+                Request::parse_region_or_query(region).unwrap_err(),
+                Request::parse(parameters).unwrap_err(),
+                "{region}"
+            );
+        }
+        assert_eq!(region_parameters("chromosome=chr19&position=1"), None);
+        assert_eq!(region_parameters("chr19"), None);
     }
 
     #[test]

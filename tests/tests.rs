@@ -5,6 +5,7 @@ mod cli;
 mod concurrency;
 mod dbsnp;
 mod edge;
+mod ergonomics;
 mod faults;
 mod files;
 mod fuzz_replay;

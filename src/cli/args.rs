@@ -13,10 +13,10 @@ use vcfq::{Error, ResponseOptions, RsidMap, Sample, SampleOptions, Schema};
 #[group(required = true, multiple = false, id = "source")]
 pub(crate) struct SampleSource {
     /// The sample's bgzipped VCF (with FILE.tbi or FILE.csi beside it).
-    #[arg(long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE")]
     pub(crate) vcf: Option<PathBuf>,
     /// A sample registered in the store (`vcfq sample add`), by UUID.
-    #[arg(long, value_name = "UUID")]
+    #[arg(short, long, value_name = "UUID")]
     pub(crate) sample: Option<String>,
 }
 
@@ -86,7 +86,7 @@ pub(crate) struct OutputArgs {
     #[arg(long, value_name = "URL")]
     pub(crate) base_url: Option<String>,
     /// A dbSNP map (from `vcfq dbsnp build`): answers rsid queries and fills `rsid`.
-    #[arg(long, value_name = "DIR", env = "VCFQ_DBSNP")]
+    #[arg(short, long, value_name = "DIR", env = "VCFQ_DBSNP")]
     pub(crate) dbsnp: Option<PathBuf>,
 }
 
@@ -104,7 +104,7 @@ impl OutputArgs {
 #[derive(Args)]
 pub(crate) struct PagingArgs {
     /// Return at most N records (a positive integer).
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(short, long, value_name = "N", allow_hyphen_values = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) limit: Option<u64>,
     /// Skip the first N matching records.
     #[arg(long, value_name = "N", allow_hyphen_values = true)]

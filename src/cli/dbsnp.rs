@@ -33,19 +33,20 @@ pub(crate) enum DbsnpCommand {
 
 #[derive(Args)]
 pub(crate) struct BuildArgs {
-    /// The dbSNP VCF: contigs named NC_000019.10, 19 or chr19; bgzipped, gzipped or plain.
+    /// The dbSNP VCF (`-`: standard input): contigs named NC_000019.10, 19 or chr19;
+    /// bgzipped, gzipped or plain.
     source: PathBuf,
     /// The map directory to write (replaced if it already holds a vcfq map).
-    #[arg(long, value_name = "DIR")]
+    #[arg(short, long, value_name = "DIR")]
     out: PathBuf,
     /// Merge history: TSV `old_rs<TAB>current_rs`; retired rsIDs then resolve to current ones.
     #[arg(long, value_name = "FILE")]
     merged: Option<PathBuf>,
-    /// Memory for sorting, e.g. 4G, 512M or a number of bytes (default 3G: the whole build then stays under 4 GiB).
-    #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
+    /// Memory for the whole build, e.g. 4G or 512M (default 3G; at least 64M).
+    #[arg(short, long, value_name = "BYTES", value_parser = parse_bytes)]
     memory: Option<u64>,
     /// Parser threads (default: all cores).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
     threads: Option<u64>,
 }
 
@@ -159,7 +160,13 @@ impl BuildDisplay {
 }
 
 fn run_build(args: BuildArgs) -> Result<(), Failure> {
-    let mut options = BuildOptions::new(&args.source, &args.out);
+    // `-` is standard input, read through its path (the source is opened once).
+    let source = if args.source.as_os_str() == "-" {
+        PathBuf::from("/dev/stdin")
+    } else {
+        args.source.clone()
+    };
+    let mut options = BuildOptions::new(&source, &args.out);
     options.merged = args.merged;
     if let Some(memory) = args.memory {
         options.memory_bytes = memory;

@@ -13,7 +13,7 @@ mod serve;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use vcfq::Error;
 
 #[derive(Parser)]
@@ -29,9 +29,11 @@ pub(crate) struct Cli {
 
 #[derive(Subcommand)]
 pub(crate) enum Command {
-    /// Answer one request (flags or a query string) and print the response body.
+    /// Answer one request (flags, a region such as chr19:44908684, or a query string) and
+    /// print the response body.
     Query(query::QueryArgs),
-    /// Answer one query string per input line, one compact response body per output line.
+    /// Answer one request (a query string or a region) per input line, one compact
+    /// response body per output line.
     Batch(query::BatchArgs),
     /// Build, check or describe a dbSNP map (rsID <-> locus).
     #[command(subcommand)]
@@ -50,6 +52,14 @@ pub(crate) enum Command {
         #[arg(required = true)]
         vcf: Vec<PathBuf>,
     },
+    /// Print a completion script for SHELL (bash, zsh, fish, elvish, powershell); e.g.
+    /// `vcfq completions bash > ~/.local/share/bash-completion/completions/vcfq`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff); e.g. `vcfq man > ~/.local/share/man/man1/vcfq.1`.
+    Man,
 }
 
 impl Command {
@@ -63,6 +73,18 @@ impl Command {
             Command::Serve(args) => serve::run(args),
             Command::Parity(args) => parity::run(args),
             Command::Index { vcf } => index::run(&vcf),
+            Command::Completions { shell } => {
+                let mut script = Vec::new();
+                clap_complete::generate(shell, &mut Cli::command(), "vcfq", &mut script);
+                print_stdout(&String::from_utf8_lossy(&script))
+            }
+            Command::Man => {
+                let mut page = Vec::new();
+                clap_mangen::Man::new(Cli::command())
+                    .render(&mut page)
+                    .map_err(|error| Failure::Io("writing the man page".to_string(), error))?;
+                print_stdout(&String::from_utf8_lossy(&page))
+            }
         }
     }
 }
@@ -71,6 +93,9 @@ impl Command {
 pub(crate) enum Failure {
     /// The command's arguments do not work together (exit 2, as clap's usage errors).
     Usage(String),
+    /// The command's work is done and printed; it exits with this code
+    /// (`vcfq batch --fail-on-error`).
+    Exit(u8),
     Vcfq(Error),
     Io(String, io::Error),
     BrokenPipe,

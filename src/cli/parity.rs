@@ -20,7 +20,7 @@ pub(crate) struct ParityArgs {
     #[command(flatten)]
     sample: SampleArgs,
     /// A dbSNP map (needed for rsID requests).
-    #[arg(long, value_name = "DIR", env = "VCFQ_DBSNP")]
+    #[arg(short, long, value_name = "DIR", env = "VCFQ_DBSNP")]
     dbsnp: Option<PathBuf>,
     /// Force a schema profile (default: openapi when the saved response has `next`).
     #[arg(long, value_enum)]
@@ -31,10 +31,11 @@ pub(crate) struct ParityArgs {
     /// One request: a query string, or the full URL it was sent to.
     #[arg(long, value_name = "QUERY", requires = "response", conflicts_with_all = ["pairs", "dir"])]
     request: Option<String>,
-    /// The saved body of the hosted API's response to --request.
+    /// The saved body of the hosted API's response to --request (`-`: standard input).
     #[arg(long, value_name = "FILE", requires = "request")]
     response: Option<PathBuf>,
-    /// JSON lines `{"request": "...", "response": BODY}` (BODY as JSON, or as a string).
+    /// JSON lines `{"request": "...", "response": BODY}` (BODY as JSON, or as a string;
+    /// `-`: standard input).
     #[arg(long, value_name = "FILE", conflicts_with = "dir")]
     pairs: Option<PathBuf>,
     /// A directory of `*.json` files, each one such pair.
@@ -49,7 +50,14 @@ struct SavedPair {
 }
 
 pub(crate) fn run(args: ParityArgs) -> Result<(), Failure> {
+    // `-` is standard input.
     let read = |path: &std::path::Path| {
+        if path.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            return io::Read::read_to_end(&mut io::stdin(), &mut bytes)
+                .map(|_| bytes)
+                .map_err(|error| Failure::Io("reading standard input".to_string(), error));
+        }
         std::fs::read(path)
             .map_err(|error| Failure::Io(format!("reading {}", path.display()), error))
     };

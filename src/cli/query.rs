@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use vcfq::lines::{read_line_limited, skip_line, LineRead};
-use vcfq::querystring::parse_pairs;
+use vcfq::request::region_or_query_parameters;
 use vcfq::response::error_body;
 use vcfq::{Error, Request};
 
@@ -18,10 +18,10 @@ pub(crate) struct QueryArgs {
     #[command(flatten)]
     sample: SampleArgs,
     /// Contig, chr-prefixed: chr1..chr22, chrX, chrY, chrM.
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(short, long, allow_hyphen_values = true)]
     chromosome: Option<String>,
     /// 1-based position (point query).
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(short, long, allow_hyphen_values = true)]
     position: Option<String>,
     /// 1-based start of the range, inclusive.
     #[arg(long, allow_hyphen_values = true)]
@@ -30,7 +30,7 @@ pub(crate) struct QueryArgs {
     #[arg(long, allow_hyphen_values = true)]
     end_position: Option<String>,
     /// Comma-separated rsIDs (1 to 50).
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(short, long, allow_hyphen_values = true)]
     rsid: Option<String>,
     #[command(flatten)]
     paging: PagingArgs,
@@ -39,8 +39,9 @@ pub(crate) struct QueryArgs {
     /// Indent the JSON for people (parity checks use the compact default).
     #[arg(long)]
     pretty: bool,
-    /// The request as a query string, e.g. 'chromosome=chr19&position=44908684'.
-    #[arg(value_name = "QUERY_STRING")]
+    /// The request as a region (chr19:44908684, chr19:44905000-44910000) or a query
+    /// string ('chromosome=chr19&position=44908684').
+    #[arg(value_name = "REGION_OR_QUERY")]
     query_string: Option<String>,
 }
 
@@ -48,9 +49,13 @@ pub(crate) struct QueryArgs {
 pub(crate) struct BatchArgs {
     #[command(flatten)]
     sample: SampleArgs,
-    /// File with one query string per line (default: standard input).
-    #[arg(long, value_name = "FILE")]
+    /// File with one request per line, a query string or a region (default, or `-`:
+    /// standard input).
+    #[arg(short = 'i', long, value_name = "FILE")]
     requests: Option<PathBuf>,
+    /// Exit 2 if any line was a bad request, 1 if any failed otherwise.
+    #[arg(long)]
+    fail_on_error: bool,
     /// Defaults for lines that give no limit/offset of their own.
     #[command(flatten)]
     paging: PagingArgs,
@@ -62,7 +67,7 @@ pub(crate) fn run_query(args: QueryArgs) -> Result<(), Failure> {
     let mut parameters = args
         .query_string
         .as_deref()
-        .map(|query| parse_pairs(query.strip_prefix('?').unwrap_or(query)))
+        .map(region_or_query_parameters)
         .unwrap_or_default();
     let flags = [
         ("chromosome", &args.chromosome),
@@ -105,17 +110,18 @@ pub(crate) fn run_batch(args: BatchArgs) -> Result<(), Failure> {
     let options = args.output.options(base_url)?;
     let defaults = args.paging.parameters();
     let source: Box<dyn io::Read> = match &args.requests {
-        Some(path) => Box::new(
+        Some(path) if path.as_os_str() != "-" => Box::new(
             File::open(path)
                 .map_err(|error| Failure::Io(format!("opening {}", path.display()), error))?,
         ),
-        None => Box::new(io::stdin()),
+        _ => Box::new(io::stdin()),
     };
     let mut input = BufReader::with_capacity(1 << 16, source);
     let stdout = io::stdout();
     let mut output = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut line = Vec::new();
     let mut body = Vec::with_capacity(1 << 16);
+    let mut summary = BatchSummary::default();
     loop {
         // Flush before reading when no more input is buffered (the read may then wait),
         // so that an interactive caller sees each answer before sending the next request.
@@ -132,6 +138,7 @@ pub(crate) fn run_batch(args: BatchArgs) -> Result<(), Failure> {
                 // the line is read past, not kept.
                 skip_line(&mut input)
                     .map_err(|error| Failure::Io("reading requests".to_string(), error))?;
+                summary.bad_requests += 1;
                 let mut body = error_body(&format!(
                     "the request line is longer than {MAX_REQUEST_LINE} bytes: a line holds one query string"
                 ));
@@ -143,16 +150,64 @@ pub(crate) fn run_batch(args: BatchArgs) -> Result<(), Failure> {
         let text = String::from_utf8_lossy(&line);
         let query = text.trim_end_matches(['\n', '\r']);
         let mut parameters = defaults.clone();
-        parameters.extend(parse_pairs(query.strip_prefix('?').unwrap_or(query)));
+        parameters.extend(region_or_query_parameters(query));
         body.clear();
         let answered = Request::from_parameters(parameters)
             .map_err(Error::from)
             .and_then(|request| sample.respond_into(&request, &options, &mut body));
+        summary.count(answered.as_ref().err());
         if let Err(error) = answered {
             body = error_body(&error.to_string());
         }
         body.push(b'\n');
         output.write_all(&body).map_err(output_error)?;
     }
-    output.flush().map_err(output_error)
+    output.flush().map_err(output_error)?;
+    eprintln!("vcfq batch: {summary}");
+    match summary.exit_code() {
+        Some(code) if args.fail_on_error => Err(Failure::Exit(code)),
+        _ => Ok(()),
+    }
+}
+
+/// What a batch answered, for its summary and `--fail-on-error`.
+#[derive(Debug, Default)]
+struct BatchSummary {
+    answered: u64,
+    bad_requests: u64,
+    failed: u64,
+}
+
+impl BatchSummary {
+    fn count(&mut self, error: Option<&Error>) {
+        match error.map(Error::class) {
+            None => self.answered += 1,
+            Some(vcfq::ErrorClass::BadRequest) => self.bad_requests += 1,
+            Some(_) => self.failed += 1,
+        }
+    }
+
+    /// 2 when a line was a bad request, else 1 when one failed otherwise.
+    fn exit_code(&self) -> Option<u8> {
+        if self.bad_requests > 0 {
+            Some(2)
+        } else if self.failed > 0 {
+            Some(1)
+        } else {
+            None
+        }
+    }
+}
+
+impl std::fmt::Display for BatchSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} requests: {} answered, {} bad requests, {} failed",
+            self.answered + self.bad_requests + self.failed,
+            self.answered,
+            self.bad_requests,
+            self.failed
+        )
+    }
 }

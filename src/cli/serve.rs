@@ -13,11 +13,11 @@ use super::Failure;
 pub(crate) struct ServeArgs {
     #[command(flatten)]
     store: StoreArgs,
-    /// Address to listen on (loopback by default).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-    bind: std::net::SocketAddr,
+    /// Address to listen on, HOST:PORT (loopback by default; a host name is resolved).
+    #[arg(short, long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    bind: String,
     /// A dbSNP map for rsID queries and the `rsid` field.
-    #[arg(long, value_name = "DIR", env = "VCFQ_DBSNP")]
+    #[arg(short, long, value_name = "DIR", env = "VCFQ_DBSNP")]
     dbsnp: Option<PathBuf>,
     /// Require `Authorization: Api-Key KEY` with one of these keys (one per line).
     #[arg(long, value_name = "FILE")]
@@ -63,10 +63,23 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), Failure> {
         })?),
         None => None,
     };
+    let bind = resolve_bind(&args.bind)?;
+    // A host name given to --bind is one the server is reached by: allowed by default.
+    let allowed_hosts = args.allowed_hosts.or_else(|| {
+        let host = args.bind.rsplit_once(':').map_or("", |(host, _)| host);
+        host.parse::<std::net::IpAddr>().is_err().then(|| {
+            let mut hosts = vec![host.to_string(), "localhost".to_string()];
+            hosts.push(match bind.ip() {
+                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+                ip => ip.to_string(),
+            });
+            hosts
+        })
+    });
     vcfq::server::serve(vcfq::server::ServeOptions {
-        allowed_hosts: args.allowed_hosts.map(vcfq::server::AllowedHosts::new),
+        allowed_hosts: allowed_hosts.map(vcfq::server::AllowedHosts::new),
         store: args.store.store,
-        bind: args.bind,
+        bind,
         dbsnp: args.dbsnp,
         api_keys,
         rate_limit: args.rate_limit,
@@ -84,4 +97,21 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), Failure> {
         },
     })?;
     Ok(())
+}
+
+/// The address `--bind` names: `127.0.0.1:8080`, `[::1]:8080`, or a host name and port
+/// (`localhost:8080`), resolved (the first address).
+fn resolve_bind(text: &str) -> Result<std::net::SocketAddr, Failure> {
+    use std::net::ToSocketAddrs;
+    let usage = |why: String| {
+        Failure::Usage(format!(
+            "--bind {text:?}: {why}; give HOST:PORT, e.g. 127.0.0.1:8080 or localhost:8080"
+        ))
+    };
+    let mut addresses = text
+        .to_socket_addrs()
+        .map_err(|error| usage(error.to_string()))?;
+    addresses
+        .next()
+        .ok_or_else(|| usage("the name has no address".to_string()))
 }

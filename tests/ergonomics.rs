@@ -1,0 +1,236 @@
+//! What users of bcftools, tabix and samtools reach for: region syntax, short options,
+//! `-` for standard input, shell completions and a man page, host names for `--bind`,
+//! and `vcfq batch --fail-on-error` with its summary.
+
+use std::io::Write;
+use std::process::Stdio;
+
+use crate::util::{run, testdata, vcfq};
+
+/// Runs `vcfq ARGS` with `input` on standard input: (exit code, stdout, stderr).
+fn run_with_input(args: &[&str], input: &[u8]) -> (i32, String, String) {
+    let mut child = vcfq()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn regions_answer_as_the_flags_do() {
+    let vcf = testdata("apoe.vcf.gz");
+    let vcf = vcf.to_str().unwrap();
+    for (region, flags) in [
+        (
+            "chr19:44908684",
+            vec!["--chromosome", "chr19", "--position", "44908684"],
+        ),
+        (
+            "chr19:44905000-44910000",
+            vec![
+                "--chromosome",
+                "chr19",
+                "--start-position",
+                "44905000",
+                "--end-position",
+                "44910000",
+            ],
+        ),
+        // Invalid regions fail with the flags' message and code.
+        (
+            "19:44908684",
+            vec!["--chromosome", "19", "--position", "44908684"],
+        ),
+        ("chr19:0", vec!["--chromosome", "chr19", "--position", "0"]),
+        (
+            "chr19:44910000-44905000",
+            vec![
+                "--chromosome",
+                "chr19",
+                "--start-position",
+                "44910000",
+                "--end-position",
+                "44905000",
+            ],
+        ),
+        (
+            "chr19:1,000",
+            vec!["--chromosome", "chr19", "--position", "1,000"],
+        ),
+    ] {
+        let by_region = run(&["query", "--vcf", vcf, region]);
+        let mut with_flags = vec!["query", "--vcf", vcf];
+        with_flags.extend(flags);
+        assert_eq!(by_region, run(&with_flags), "{region}");
+    }
+    // Short options, as bcftools users type them.
+    assert_eq!(
+        run(&["query", "-v", vcf, "-c", "chr19", "-p", "44908684", "-l", "1"]),
+        run(&[
+            "query",
+            "--vcf",
+            vcf,
+            "--chromosome",
+            "chr19",
+            "--position",
+            "44908684",
+            "--limit",
+            "1"
+        ])
+    );
+    // Regions in a batch, from standard input as `-`.
+    let (code, stdout, stderr) = run_with_input(
+        &["batch", "-v", vcf, "-i", "-"],
+        b"chr19:44908684\nchromosome=chr19&position=44908684\nchr19:44905000-44910000\n",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], lines[1]);
+    assert_eq!(
+        format!("{}\n", lines[2]),
+        run(&["query", "-v", vcf, "chr19:44905000-44910000"]).1
+    );
+}
+
+#[test]
+fn batch_fail_on_error_and_its_summary() {
+    let vcf = testdata("apoe.vcf.gz");
+    let vcf = vcf.to_str().unwrap();
+    let requests = b"chr19:44908684\nchr19:x\nrsid=rs429358\n";
+    let (code, stdout, stderr) = run_with_input(&["batch", "-v", vcf], requests);
+    assert_eq!(code, 0, "without --fail-on-error a batch that ran exits 0");
+    assert_eq!(stdout.lines().count(), 3);
+    assert!(
+        stderr.contains("vcfq batch: 3 requests: 1 answered, 2 bad requests, 0 failed"),
+        "{stderr}"
+    );
+    let (code, _, _) = run_with_input(&["batch", "-v", vcf, "--fail-on-error"], requests);
+    assert_eq!(code, 2);
+    let (code, _, stderr) = run_with_input(
+        &["batch", "-v", vcf, "--fail-on-error"],
+        b"chr19:44908684\n",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("1 requests: 1 answered, 0 bad requests, 0 failed"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_dbsnp_source_and_saved_pairs_from_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("map");
+    let source = std::fs::read(testdata("dbsnp/chr17-sample.vcf.gz")).unwrap();
+    let (code, stdout, stderr) = run_with_input(
+        &[
+            "dbsnp",
+            "build",
+            "-",
+            "-o",
+            out.to_str().unwrap(),
+            "-t",
+            "1",
+            "-m",
+            "128M",
+        ],
+        &source,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let (_, by_path, _) = run(&[
+        "dbsnp",
+        "build",
+        testdata("dbsnp/chr17-sample.vcf.gz").to_str().unwrap(),
+        "--out",
+        dir.path().join("by-path").to_str().unwrap(),
+    ]);
+    let counts = |summary: &str| {
+        summary
+            .lines()
+            .filter(|line| line.starts_with("rows read") || line.starts_with("rsIDs"))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(counts(&stdout), counts(&by_path));
+    let vcf = testdata("apoe.vcf.gz");
+    let (_, body, _) = run(&["query", "-v", vcf.to_str().unwrap(), "chr19:44908684"]);
+    let pair = serde_json::json!({"request": "chromosome=chr19&position=44908684", "response": body.trim_end()});
+    let (code, stdout, stderr) = run_with_input(
+        &["parity", "-v", vcf.to_str().unwrap(), "--pairs", "-"],
+        format!("{pair}\n").as_bytes(),
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("1 identical, 0 differ"), "{stdout}");
+}
+
+#[test]
+fn completions_and_the_man_page() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let (code, stdout, stderr) = run(&["completions", shell]);
+        assert_eq!(code, 0, "{shell}: {stderr}");
+        assert!(
+            stdout.contains("vcfq") && stdout.contains("chromosome"),
+            "{shell}"
+        );
+    }
+    let (code, _, stderr) = run(&["completions", "tcsh"]);
+    assert_eq!(code, 2, "{stderr}");
+    let (code, stdout, _) = run(&["man"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.starts_with(".ie") && stdout.contains(".TH vcfq 1"),
+        "{stdout:.200}"
+    );
+    assert!(stdout.contains("completions") && stdout.contains("serve"));
+}
+
+#[test]
+fn bind_takes_host_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = vcfq()
+        .args(["serve", "--store"])
+        .arg(dir.path())
+        .args(["-b", "localhost:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stderr.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        line.contains("listening on http://127.0.0.1:")
+            || line.contains("listening on http://[::1]:"),
+        "{line}"
+    );
+    let (code, _, stderr) = run(&[
+        "serve",
+        "--store",
+        dir.path().to_str().unwrap(),
+        "--bind",
+        "no-port",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--bind \"no-port\"") && stderr.contains("give HOST:PORT"),
+        "{stderr}"
+    );
+}
