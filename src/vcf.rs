@@ -343,6 +343,22 @@ pub(crate) fn non_grch38_contig(line: &[u8]) -> Option<String> {
 fn check_header(path: &Path, header: &[u8]) -> Result<Vec<String>, Error> {
     let mut samples = None;
     for line in header.split(|&b| b == b'\n') {
+        let declared = line
+            .strip_prefix(b"##reference=")
+            .map(|value| ("reference", value))
+            .or_else(|| {
+                line.strip_prefix(b"##assembly=")
+                    .map(|value| ("assembly", value))
+            });
+        if let Some((key, value)) = declared {
+            let value = String::from_utf8_lossy(value);
+            if crate::types::names_another_assembly(&value) {
+                return Err(Error::requirement(
+                    path,
+                    format!("is not on GRCh38: its header says ##{key}={value}; vcfq answers for GRCh38 samples only"),
+                ));
+            }
+        }
         if let Some(problem) = non_grch38_contig(line) {
             return Err(Error::requirement(
                 path,
@@ -380,6 +396,24 @@ mod tests {
             let error = check_header(Path::new("x"), header.as_bytes()).unwrap_err();
             assert!(error.to_string().contains("is not on GRCh38"), "{error}");
         }
+        for declared in [
+            "##reference=file:///ref/human_g1k_v37.fasta",
+            "##assembly=b37",
+            "##reference=hg19",
+        ] {
+            let header = format!(
+                "{declared}\n##contig=<ID=19>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+            );
+            let error = check_header(Path::new("x"), header.as_bytes()).unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .contains(&format!("is not on GRCh38: its header says {declared}")),
+                "{error}"
+            );
+        }
+        let grch38 = b"##reference=GRCh38_full_analysis_set_plus_decoy_hla.fa\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n";
+        assert!(check_header(Path::new("x"), grch38).is_ok());
         let sites_only = b"##contig=<ID=19,length=58617616,assembly=GRCh38>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n";
         assert!(check_header(Path::new("x"), sites_only).unwrap().is_empty());
         assert!(check_header(Path::new("x"), b"##fileformat=VCFv4.2\n").is_err());

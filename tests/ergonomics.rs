@@ -234,3 +234,30 @@ fn bind_takes_host_names() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_sample_whose_header_says_grch37_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, declared) in [
+        ("g1k.vcf.gz", "##reference=file:///ref/human_g1k_v37.fasta"),
+        ("b37.vcf.gz", "##assembly=b37"),
+    ] {
+        let path = dir.path().join(name);
+        let text = format!("##fileformat=VCFv4.2\n{declared}\n##contig=<ID=19>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS\n19\t45411941\trs429358\tT\tC\t.\tPASS\t.\tGT\t0|1\n");
+        vcfq::index::write_indexed_vcf(&path, text.as_bytes(), false).unwrap();
+        crate::util::assert_fails(
+            crate::util::query(&path, &["19:45411941"]),
+            2,
+            &format!("is not on GRCh38: its header says {declared}; vcfq answers for GRCh38 samples only"),
+        );
+        let (code, _, stderr) = run(&[
+            "sample",
+            "add",
+            "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+            path.to_str().unwrap(),
+            "--store",
+            dir.path().join("store").to_str().unwrap(),
+        ]);
+        assert_eq!(code, 2, "{stderr}");
+    }
+}

@@ -78,6 +78,18 @@ impl Contig {
     }
 }
 
+/// Whether a header's `##reference` or `##assembly` value names an assembly other than
+/// GRCh38 (GRCh37 and its 1000 Genomes and UCSC names, NCBI36): `human_g1k_v37.fasta`,
+/// `hs37d5`, `hg19`, `b37`, `GRCh37.p13`.
+pub(crate) fn names_another_assembly(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    [
+        "grch37", "hg19", "b37", "hs37", "g1k_v37", "ncbi36", "hg18", "ncbi37",
+    ]
+    .iter()
+    .any(|other| lower.contains(other))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +147,29 @@ mod tests {
         assert_eq!(suggest("NC_000019.10"), Some("chr19"));
         assert_eq!(suggest("chr23"), None);
         assert_eq!(suggest(""), None);
+    }
+
+    #[test]
+    fn other_assemblies_by_name() {
+        for other in [
+            "file:///ref/human_g1k_v37.fasta",
+            "hs37d5",
+            "hg19",
+            "b37",
+            "GRCh37.p13",
+            "NCBI36",
+        ] {
+            assert!(names_another_assembly(other), "{other}");
+        }
+        for grch38 in [
+            "GRCh38",
+            "GRCh38.p14",
+            "file:///ref/GRCh38_full_analysis_set_plus_decoy_hla.fa",
+            "hg38",
+            "GCF_000001405.40",
+        ] {
+            assert!(!names_another_assembly(grch38), "{grch38}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod contig;
 mod position;
 mod rsid;
 
+pub(crate) use contig::names_another_assembly;
 pub use contig::Contig;
 pub(crate) use position::fetch_interval;
 pub use position::Position;

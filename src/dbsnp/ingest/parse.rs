@@ -7,7 +7,7 @@ use std::path::Path;
 use super::{input_error, io_error, MAX_LINE};
 use crate::error::Error;
 use crate::lines::{read_line_limited, LineRead};
-use crate::types::{parse_digits, rsids_in_id_column, Contig, Rsid};
+use crate::types::{names_another_assembly, parse_digits, rsids_in_id_column, Contig, Rsid};
 use crate::vcf::non_grch38_contig;
 
 /// One data line of a dbSNP VCF, as the map needs it.
@@ -161,11 +161,7 @@ pub(super) fn read_header(
         if let Some(build) = text.strip_prefix("##dbSNP_BUILD_ID=") {
             header.dbsnp_build = Some(build.to_string());
         } else if let Some(reference) = text.strip_prefix("##reference=") {
-            let lower = reference.to_ascii_lowercase();
-            if ["grch37", "hg19", "b37", "hs37", "ncbi36", "hg18"]
-                .iter()
-                .any(|old| lower.contains(old))
-            {
+            if names_another_assembly(reference) {
                 return Err(input_error(
                     source,
                     format!("its header says ##reference={reference}: vcfq needs the GRCh38 dbSNP release (e.g. GCF_000001405.40 / GRCh38.p14)"),
