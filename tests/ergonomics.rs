@@ -261,3 +261,66 @@ fn a_sample_whose_header_says_grch37_is_refused() {
         assert_eq!(code, 2, "{stderr}");
     }
 }
+
+#[test]
+fn the_progress_ends_at_the_summarys_counts_on_a_file_and_on_a_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("dbsnp.vcf");
+    // About 24 MB: three chunks, parsed while more is read.
+    crate::reliability::dbsnp_source(&source, 300_000, &[], "");
+    let last_reading = |stderr: &str| {
+        stderr
+            .lines()
+            .filter(|line| line.starts_with("vcfq dbsnp build: reading: "))
+            .last()
+            .map(String::from)
+            .unwrap_or_else(|| panic!("no reading line: {stderr}"))
+    };
+    let rows = |stdout: &str| {
+        stdout
+            .split("rows read: ")
+            .nth(1)
+            .and_then(|rest| rest.split(';').next())
+            .map(String::from)
+            .unwrap()
+    };
+    let out = dir.path().join("map");
+    let (code, stdout, stderr) = run(&[
+        "dbsnp",
+        "build",
+        source.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(rows(&stdout), "300000");
+    let line = last_reading(&stderr);
+    assert!(
+        line.contains("reading: 300000 rows") && line.contains("; 100.0% of the source read;"),
+        "{stderr}"
+    );
+    // Every reading line's share only grows, and none passes 100%.
+    let shares: Vec<f64> = stderr
+        .lines()
+        .filter_map(|line| line.split("; ").nth(1))
+        .filter_map(|share| share.strip_suffix("% of the source read"))
+        .map(|share| share.parse().unwrap())
+        .collect();
+    assert!(
+        shares.windows(2).all(|pair| pair[0] <= pair[1]),
+        "{shares:?}"
+    );
+    assert!(shares.iter().all(|&share| share <= 100.0), "{shares:?}");
+
+    let (code, stdout, stderr) = run_with_input(
+        &["dbsnp", "build", "-", "-o", out.to_str().unwrap()],
+        &std::fs::read(&source).unwrap(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(rows(&stdout), "300000");
+    let line = last_reading(&stderr);
+    assert!(
+        line.contains("reading: 300000 rows") && line.contains(" MiB of the source read;"),
+        "{stderr}"
+    );
+}

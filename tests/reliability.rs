@@ -13,7 +13,7 @@ const DEADLINE: Duration = Duration::from_secs(120);
 
 /// A dbSNP-like plain-text source of `rows` rows on chr1 (RefSeq names), with
 /// `bad_line` put in place of the rows whose 1-based numbers `bad_rows` lists.
-fn dbsnp_source(path: &Path, rows: u64, bad_rows: &[u64], bad_line: &str) {
+pub fn dbsnp_source(path: &Path, rows: u64, bad_rows: &[u64], bad_line: &str) {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     out.write_all(b"##fileformat=VCFv4.0\n##dbSNP_BUILD_ID=156\n##reference=GRCh38.p14\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n").unwrap();
     for row in 1..=rows {

@@ -12,7 +12,7 @@ mod fuzz_replay;
 mod golden;
 mod library;
 mod position_index;
-mod reliability;
+pub mod reliability;
 mod selfcheck;
 mod serve;
 mod util;

@@ -72,34 +72,51 @@ pub(crate) fn run(command: DbsnpCommand) -> Result<(), Failure> {
     }
 }
 
-/// Shows build progress: a bar on a terminal, a plain line every 10 seconds otherwise.
+/// Shows build progress: a bar on a terminal, a plain line every 10 seconds otherwise
+/// (and the last line of each phase as it ends, so the reading phase's last line says
+/// the summary's rows).
 struct BuildDisplay {
+    terminal: bool,
+    /// Made at the first report, once the source's size is known (a bar with no length
+    /// would show 100%).
     bar: Option<indicatif::ProgressBar>,
     started: Instant,
     last_line: Instant,
     phase: Option<BuildPhase>,
+    /// The last plain line of the current phase, printed when the phase ends.
+    pending: Option<String>,
 }
 
 impl BuildDisplay {
     fn new() -> BuildDisplay {
-        let bar = io::stderr().is_terminal().then(|| {
-            let bar = indicatif::ProgressBar::new(0);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} {msg} [{bar:30}] {percent}% eta {eta}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            );
-            bar.enable_steady_tick(Duration::from_millis(200));
-            bar
-        });
         BuildDisplay {
-            bar,
+            terminal: io::stderr().is_terminal(),
+            bar: None,
             started: Instant::now(),
             last_line: Instant::now(),
             phase: None,
+            pending: None,
         }
+    }
+
+    fn bar(&mut self, total: u64) -> &indicatif::ProgressBar {
+        self.bar.get_or_insert_with(|| {
+            let (bar, template) = if total > 0 {
+                (
+                    indicatif::ProgressBar::new(total),
+                    "{spinner} {msg} [{bar:30}] {percent}% eta {eta}",
+                )
+            } else {
+                (indicatif::ProgressBar::new_spinner(), "{spinner} {msg}")
+            };
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(template)
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        })
     }
 
     fn update(&mut self, progress: &BuildProgress) {
@@ -123,36 +140,48 @@ impl BuildDisplay {
         // A source that is not a regular file (a pipe, a device) has no known size: then
         // the bytes read are shown instead of a share.
         let total = progress.source_bytes_total;
-        let read = progress
-            .source_bytes_read
-            .min(total.max(progress.source_bytes_read));
-        match &self.bar {
-            Some(bar) if total > 0 => {
-                bar.set_length(total);
-                bar.set_position(read.min(total));
+        let read = if total > 0 {
+            progress.source_bytes_read.min(total)
+        } else {
+            progress.source_bytes_read
+        };
+        let share = if total > 0 {
+            format!(
+                "{:.1}% of the source read",
+                100.0 * read as f64 / total as f64
+            )
+        } else {
+            format!("{} MiB of the source read", read >> 20)
+        };
+        if self.terminal {
+            let bar = self.bar(total);
+            if total > 0 {
+                bar.set_position(read);
                 bar.set_message(message);
+            } else {
+                bar.set_message(format!("{message}; {share}"));
             }
-            Some(bar) => {
-                bar.set_message(format!("{message}; {} MiB of the source read", read >> 20))
+            return;
+        }
+        let line = format!("vcfq dbsnp build: {message}; {share}; {seconds:.0} s");
+        if phase_changed {
+            if let Some(last) = self.pending.take() {
+                eprintln!("{last}");
             }
-            None => {
-                if phase_changed || self.last_line.elapsed() >= Duration::from_secs(10) {
-                    let share = if total > 0 {
-                        format!(
-                            "{:.1}% of the source read",
-                            100.0 * read.min(total) as f64 / total as f64
-                        )
-                    } else {
-                        format!("{} MiB of the source read", read >> 20)
-                    };
-                    eprintln!("vcfq dbsnp build: {message}; {share}; {seconds:.0} s");
-                    self.last_line = Instant::now();
-                }
-            }
+        }
+        if phase_changed || self.last_line.elapsed() >= Duration::from_secs(10) {
+            eprintln!("{line}");
+            self.last_line = Instant::now();
+            self.pending = None;
+        } else {
+            self.pending = Some(line);
         }
     }
 
-    fn finish(&self) {
+    fn finish(&mut self) {
+        if let Some(last) = self.pending.take() {
+            eprintln!("{last}");
+        }
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

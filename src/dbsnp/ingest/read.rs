@@ -7,8 +7,9 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use super::MemoryPlan;
 
@@ -275,6 +276,9 @@ impl Parser {
     }
 }
 
+/// How often progress is reported while the parsers finish what was queued.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
 /// The source's records, sorted, and what reading it counted.
 pub(super) struct SortedPairs {
     /// (rsID << 64 | packed locus), by rsID then locus.
@@ -322,8 +326,28 @@ pub(super) fn read_and_sort(
         let workers: Vec<_> = (0..threads)
             .map(|_| scope.spawn(|| parse_chunks(&path, &pipeline)))
             .collect();
+        let source_size = source.size;
+        let bytes_read = Arc::clone(&source.bytes_read);
         let read_result = send_chunks(source, &sender, &pipeline, progress);
         drop(sender);
+        // The parsers still work on what was queued: keep reporting until they are done,
+        // then report the totals, so that the last frame of reading is the summary's.
+        let report = |progress: &mut dyn FnMut(&BuildProgress)| {
+            progress(&BuildProgress {
+                phase: BuildPhase::Reading,
+                rows_read: pipeline.rows_read.load(Ordering::Relaxed),
+                source_bytes_read: bytes_read.load(Ordering::Relaxed),
+                source_bytes_total: source_size,
+                keys_written: 0,
+            })
+        };
+        while !workers.iter().all(|worker| worker.is_finished()) {
+            report(progress);
+            std::thread::sleep(PROGRESS_EVERY);
+        }
+        if read_result.is_ok() {
+            report(progress);
+        }
         let mut results: Vec<Result<WorkerCounts, Error>> = workers
             .into_iter()
             .map(|worker| {
@@ -444,16 +468,37 @@ fn send_chunks(
             bytes,
         };
         next_line += lines;
-        if sender.send(chunk).is_err() {
-            return Ok(());
+        let report = |progress: &mut dyn FnMut(&BuildProgress)| {
+            progress(&BuildProgress {
+                phase: BuildPhase::Reading,
+                rows_read: pipeline.rows_read.load(Ordering::Relaxed),
+                source_bytes_read: source.bytes_read.load(Ordering::Relaxed),
+                source_bytes_total: source.size,
+                keys_written: 0,
+            })
+        };
+        // While the parsers are busy the queue is full: report progress as they go, and
+        // stop at once if one failed or the build is interrupted.
+        let mut pending = chunk;
+        loop {
+            match sender.try_send(pending) {
+                Ok(()) => break,
+                Err(TrySendError::Disconnected(_)) => return Ok(()),
+                Err(TrySendError::Full(chunk)) => {
+                    if pipeline.stopping() {
+                        return if pipeline.options.interrupted.load(Ordering::Relaxed) {
+                            Err(ErrorKind::Interrupted.into())
+                        } else {
+                            Ok(())
+                        };
+                    }
+                    report(progress);
+                    pending = chunk;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
         }
-        progress(&BuildProgress {
-            phase: BuildPhase::Reading,
-            rows_read: pipeline.rows_read.load(Ordering::Relaxed),
-            source_bytes_read: source.bytes_read.load(Ordering::Relaxed),
-            source_bytes_total: source.size,
-            keys_written: 0,
-        });
+        report(progress);
         if end_of_input {
             return Ok(());
         }
