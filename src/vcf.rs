@@ -342,6 +342,7 @@ pub(crate) fn non_grch38_contig(line: &[u8]) -> Option<String> {
 /// Checks `##contig` lengths against GRCh38 and returns the sample names.
 fn check_header(path: &Path, header: &[u8]) -> Result<Vec<String>, Error> {
     let mut samples = None;
+    let mut declared_other = None;
     for line in header.split(|&b| b == b'\n') {
         let declared = line
             .strip_prefix(b"##reference=")
@@ -352,11 +353,8 @@ fn check_header(path: &Path, header: &[u8]) -> Result<Vec<String>, Error> {
             });
         if let Some((key, value)) = declared {
             let value = String::from_utf8_lossy(value);
-            if crate::types::names_another_assembly(&value) {
-                return Err(Error::requirement(
-                    path,
-                    format!("is not on GRCh38: its header says ##{key}={value}; vcfq answers for GRCh38 samples only"),
-                ));
+            if crate::types::names_another_assembly(&value) && declared_other.is_none() {
+                declared_other = Some(format!("##{key}={value}"));
             }
         }
         if let Some(problem) = non_grch38_contig(line) {
@@ -372,6 +370,14 @@ fn check_header(path: &Path, header: &[u8]) -> Result<Vec<String>, Error> {
                 .collect();
             samples = Some(names);
         }
+    }
+    // A contig whose length is not GRCh38's says more (which contig, which length), so it
+    // is reported first; then a header that names another assembly.
+    if let Some(declared) = declared_other {
+        return Err(Error::requirement(
+            path,
+            format!("is not on GRCh38: its header says {declared}; vcfq answers for GRCh38 samples only"),
+        ));
     }
     samples
         .ok_or_else(|| Error::corrupt(path, "the header has no #CHROM line; it is not a valid VCF"))

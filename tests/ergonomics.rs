@@ -271,8 +271,7 @@ fn the_progress_ends_at_the_summarys_counts_on_a_file_and_on_a_pipe() {
     let last_reading = |stderr: &str| {
         stderr
             .lines()
-            .filter(|line| line.starts_with("vcfq dbsnp build: reading: "))
-            .last()
+            .rfind(|line| line.starts_with("vcfq dbsnp build: reading: "))
             .map(String::from)
             .unwrap_or_else(|| panic!("no reading line: {stderr}"))
     };
