@@ -323,3 +323,56 @@ fn the_progress_ends_at_the_summarys_counts_on_a_file_and_on_a_pipe() {
         "{stderr}"
     );
 }
+
+#[test]
+fn notes_say_why_an_answer_is_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("map");
+    let (code, _, stderr) = run(&[
+        "dbsnp",
+        "build",
+        testdata("pharmcat/pharmcat_positions.vcf")
+            .to_str()
+            .unwrap(),
+        "-o",
+        map.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let extract = testdata("NA12878.pgx-extract.vcf.gz");
+    let extract = extract.to_str().unwrap();
+    let map = map.to_str().unwrap();
+    // rsIDs the map does not know: the same bytes as ever on stdout, a note on stderr.
+    let (code, stdout, stderr) = run(&[
+        "query",
+        "-v",
+        extract,
+        "-d",
+        map,
+        "-r",
+        "rs4244285,rs429358,rs7412",
+    ]);
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with(r#"{"meta":{"count":1}"#), "{stdout}");
+    assert_eq!(
+        stderr,
+        "vcfq: note: 2 of 3 rsIDs are not in the dbSNP map (dbSNP build unknown, 995 rsIDs): rs429358, rs7412\n"
+    );
+    let (_, _, stderr) = run(&["query", "-v", extract, "-d", map, "-r", "rs4244285"]);
+    assert_eq!(stderr, "");
+    // A contig the VCF has no records on.
+    let apoe = testdata("apoe.vcf.gz");
+    let (code, stdout, stderr) = run(&["query", "-v", apoe.to_str().unwrap(), "chr2:100-200"]);
+    assert_eq!(
+        (code, stdout.as_str()),
+        (0, "{\"meta\":{\"count\":0},\"results\":[]}\n")
+    );
+    assert_eq!(
+        stderr,
+        "vcfq: note: the VCF has no records on chr2 (it has records on chr1, chr19)\n"
+    );
+    let (_, _, stderr) = run(&["query", "-v", apoe.to_str().unwrap(), "chr19:100-200"]);
+    assert_eq!(
+        stderr, "",
+        "an empty window on a contig the VCF has is not noted"
+    );
+}

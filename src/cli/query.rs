@@ -86,7 +86,11 @@ pub(crate) fn run_query(args: QueryArgs) -> Result<(), Failure> {
     // reads the query parameters.
     let (sample, base_url) = args.sample.open()?;
     let request = Request::from_parameters(parameters).map_err(Error::from)?;
-    let mut body = sample.respond(&request, &args.output.options(base_url)?)?;
+    let options = args.output.options(base_url)?;
+    let mut body = sample.respond(&request, &options)?;
+    for note in sample.notes(&request, &options)? {
+        eprintln!("vcfq: note: {note}");
+    }
     if args.pretty {
         body = super::pretty::indent(&body);
     }
