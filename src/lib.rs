@@ -2,14 +2,28 @@
 //! of rsIDs) from one sample's local bgzipped, tabix-indexed GRCh38 VCF, with exactly
 //! the JSON bytes the hosted variant-level API returns for the same question.
 //!
-//! ```no_run
-//! use vcfq::{Request, ResponseOptions, Sample, SampleOptions};
+//! ```
+//! use vcfq::{Request, ResponseOptions, Sample, SampleOptions, Schema};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Open and check a sample once; query it as often as needed, from any thread.
 //! let sample = Sample::open("testdata/apoe.vcf.gz", &SampleOptions::default())?;
-//! let request = Request::parse("chromosome=chr19&position=44908684")?;
+//!
+//! // A request built in code, or parsed from the hosted API's query string: the same.
+//! let request = Request::point("chr19", 44_908_684)?;
+//! assert_eq!(request, Request::parse("chromosome=chr19&position=44908684")?);
 //! let body = sample.respond(&request, &ResponseOptions::default())?;
-//! println!("{}", String::from_utf8(body)?);
+//! assert!(body.starts_with(br#"{"meta":{"count":1},"results":[{"chromosome":"chr19","position":44908684,"rsid":"rs429358""#));
+//!
+//! // The published schema's shape, one page at a time, with its paging links.
+//! let window = Request::range("chr19", 44_905_000, 44_910_000)?.with_limit(2);
+//! let options = ResponseOptions { schema: Schema::Openapi, ..ResponseOptions::default() };
+//! let page = String::from_utf8(sample.respond(&window, &options)?)?;
+//! assert!(page.starts_with(r#"{"meta":{"count":5,"next":"http://127.0.0.1:8080?chromosome=chr19&end_position=44910000&limit=2&offset=2&start_position=44905000""#));
+//!
+//! // Bad requests are errors that say what was wrong.
+//! let error = Request::point("19", 44_908_684).unwrap_err();
+//! assert!(error.to_string().contains("did you mean \"chr19\""));
 //! # Ok(())
 //! # }
 //! ```

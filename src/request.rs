@@ -274,6 +274,61 @@ impl Request {
         })
     }
 
+    /// A point query: the records at `position` on `chromosome` (`chr19`), validated as
+    /// the query string `chromosome=…&position=…` is, with the same errors.
+    pub fn point(chromosome: &str, position: u64) -> Result<Request, RequestError> {
+        Request::from_parameters(vec![
+            ("chromosome".to_string(), chromosome.to_string()),
+            ("position".to_string(), position.to_string()),
+        ])
+    }
+
+    /// A range query: the records with `start_position <= POS <= end_position`.
+    pub fn range(
+        chromosome: &str,
+        start_position: u64,
+        end_position: u64,
+    ) -> Result<Request, RequestError> {
+        Request::from_parameters(vec![
+            ("chromosome".to_string(), chromosome.to_string()),
+            ("start_position".to_string(), start_position.to_string()),
+            ("end_position".to_string(), end_position.to_string()),
+        ])
+    }
+
+    /// An rsID query for 1 to 50 rsIDs (`rs429358`), in this order.
+    pub fn rsids<S: AsRef<str>>(
+        rsids: impl IntoIterator<Item = S>,
+    ) -> Result<Request, RequestError> {
+        let list: Vec<String> = rsids
+            .into_iter()
+            .map(|rsid| rsid.as_ref().to_string())
+            .collect();
+        Request::from_parameters(vec![("rsid".to_string(), list.join(","))])
+    }
+
+    /// This request's page of at most `limit` records (0 means no limit, as the hosted
+    /// API's paginator reads it).
+    pub fn with_limit(self, limit: u64) -> Request {
+        self.with_paging_parameter("limit", limit)
+    }
+
+    /// This request's page starting after the first `offset` records.
+    pub fn with_offset(self, offset: u64) -> Request {
+        self.with_paging_parameter("offset", offset)
+    }
+
+    fn with_paging_parameter(mut self, name: &str, value: u64) -> Request {
+        self.parameters.retain(|(given, _)| given != name);
+        self.parameters.push((name.to_string(), value.to_string()));
+        if name == "limit" {
+            self.paging.limit = (value > 0).then_some(value);
+        } else {
+            self.paging.offset = value;
+        }
+        self
+    }
+
     /// The request's query parameters as given, in order.
     pub fn parameters(&self) -> &[(String, String)] {
         &self.parameters
@@ -655,6 +710,49 @@ mod tests {
         }
         assert_eq!(region_parameters("chromosome=chr19&position=1"), None);
         assert_eq!(region_parameters("chr19"), None);
+    }
+
+    #[test]
+    fn built_requests_equal_parsed_ones() {
+        assert_eq!(
+            Request::point("chr19", 44_908_684).unwrap(),
+            Request::parse("chromosome=chr19&position=44908684").unwrap()
+        );
+        assert_eq!(
+            Request::range("chr19", 44_905_000, 44_910_000)
+                .unwrap()
+                .with_limit(2)
+                .with_offset(2),
+            Request::parse(
+                "chromosome=chr19&start_position=44905000&end_position=44910000&limit=2&offset=2"
+            )
+            .unwrap()
+        );
+        assert_eq!(
+            Request::rsids(["rs429358", "rs7412"]).unwrap(),
+            Request::parse("rsid=rs429358%2Crs7412").unwrap()
+        );
+        assert_eq!(
+            Request::point("19", 1).unwrap_err(),
+            Request::parse("chromosome=19&position=1").unwrap_err()
+        );
+        assert_eq!(
+            Request::point("chr19", 0).unwrap_err(),
+            err("chromosome=chr19&position=0")
+        );
+        assert_eq!(
+            Request::rsids(Vec::<&str>::new()).unwrap_err(),
+            RequestError::EmptyRsid { index: 1 }
+        );
+        let unlimited = Request::point("chr1", 5)
+            .unwrap()
+            .with_limit(3)
+            .with_limit(0);
+        assert_eq!(unlimited.paging.limit, None);
+        assert_eq!(
+            unlimited.parameters().last().unwrap(),
+            &("limit".to_string(), "0".to_string())
+        );
     }
 
     #[test]
