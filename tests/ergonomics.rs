@@ -250,14 +250,12 @@ fn a_sample_whose_header_says_grch37_is_refused() {
             2,
             &format!("is not on GRCh38: its header says {declared}; vcfq answers for GRCh38 samples only"),
         );
-        let (code, _, stderr) = run(&[
-            "sample",
-            "add",
+        let (code, _, stderr) = crate::util::add_sample(
+            &dir.path().join("store"),
             "3fa85f64-5717-4562-b3fc-2c963f66afa6",
-            path.to_str().unwrap(),
-            "--store",
-            dir.path().join("store").to_str().unwrap(),
-        ]);
+            &path,
+            &[],
+        );
         assert_eq!(code, 2, "{stderr}");
     }
 }

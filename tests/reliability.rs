@@ -389,14 +389,8 @@ fn an_index_that_belongs_to_another_vcf_is_refused_at_open() {
             "does not match the file",
         );
         let store = dir.path().join(format!("store-{vcf}"));
-        let (code, _, stderr) = crate::util::run(&[
-            "sample",
-            "add",
-            "3fa85f64-5717-4562-b3fc-2c963f66afa6",
-            path.to_str().unwrap(),
-            "--store",
-            store.to_str().unwrap(),
-        ]);
+        let (code, _, stderr) =
+            crate::util::add_sample(&store, "3fa85f64-5717-4562-b3fc-2c963f66afa6", &path, &[]);
         assert_eq!(code, 2, "{stderr}");
         assert!(stderr.contains("does not match the file"), "{stderr}");
     }
@@ -407,14 +401,7 @@ fn an_index_that_belongs_to_another_vcf_is_refused_at_open() {
     let store = dir.path().join("store");
     let id = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
     let c = dir.path().join("c.vcf.gz");
-    let (code, _, stderr) = crate::util::run(&[
-        "sample",
-        "add",
-        id,
-        c.to_str().unwrap(),
-        "--store",
-        store.to_str().unwrap(),
-    ]);
+    let (code, _, stderr) = crate::util::add_sample(&store, id, &c, &[]);
     assert_eq!(code, 0, "{stderr}");
     copy("NA12878.pgx-extract.vcf.gz.tbi", "c.vcf.gz.tbi");
     let body = crate::util::query_json(&c, &["--chromosome", "chr19", "--position", "44908684"]);
@@ -453,21 +440,7 @@ fn a_batch_line_past_the_limit_is_one_failed_request_in_bounded_memory() {
     // The peak while it runs (VmHWM only grows; read it before the process ends).
     let mut peak = 0u64;
     while child.try_wait().unwrap().is_none() {
-        if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
-            if let Some(kb) = status
-                .lines()
-                .find_map(|line| line.strip_prefix("VmHWM:"))
-                .and_then(|rest| {
-                    rest.trim()
-                        .trim_end_matches("kB")
-                        .trim()
-                        .parse::<u64>()
-                        .ok()
-                })
-            {
-                peak = peak.max(kb * 1024);
-            }
-        }
+        peak = peak.max(crate::util::memory_of(pid, "VmHWM").unwrap_or(0));
         if writer.is_finished() {
             break;
         }
@@ -499,15 +472,12 @@ fn temporary_store_files_of_killed_writers_are_swept() {
     let live = store.join(format!(".samples.json.{}", std::process::id()));
     std::fs::write(&stale, b"half").unwrap();
     std::fs::write(&live, b"in progress").unwrap();
-    let (code, _, stderr) = crate::util::run(&[
-        "sample",
-        "add",
+    let (code, _, stderr) = crate::util::add_sample(
+        &store,
         "3fa85f64-5717-4562-b3fc-2c963f66afa6",
-        crate::util::testdata("apoe.vcf.gz").to_str().unwrap(),
-        "--no-position-index",
-        "--store",
-        store.to_str().unwrap(),
-    ]);
+        &crate::util::testdata("apoe.vcf.gz"),
+        &["--no-position-index"],
+    );
     assert_eq!(code, 0, "{stderr}");
     assert!(!stale.exists(), "a dead writer's file is removed");
     assert!(live.exists(), "a live writer's file is left alone");

@@ -746,14 +746,7 @@ fn a_position_index_rebuilt_while_serving_is_used_from_the_next_request() {
     let dir = copy_to_temp(&["apoe.vcf.gz", "apoe.vcf.gz.tbi"]);
     let vcf = dir.path().join("apoe.vcf.gz");
     let store = dir.path().join("store");
-    let (code, _, stderr) = run(&[
-        "sample",
-        "add",
-        ID,
-        vcf.to_str().unwrap(),
-        "--store",
-        store.to_str().unwrap(),
-    ]);
+    let (code, _, stderr) = crate::util::add_sample(&store, ID, &vcf, &[]);
     assert_eq!(code, 0, "{stderr}");
     let server = Server::start(&store, &[]);
     let target = format!("{API}{ID}?chromosome=chr19&position=44908684");
@@ -1144,15 +1137,8 @@ fn a_store_of_1500_samples_is_served_within_256_file_descriptors() {
     let dir = copy_to_temp(&["apoe.vcf.gz", "apoe.vcf.gz.tbi"]);
     let store = dir.path().join("store");
     let template = dir.path().join("apoe.vcf.gz");
-    let (code, _, stderr) = run(&[
-        "sample",
-        "add",
-        ID,
-        template.to_str().unwrap(),
-        "--no-position-index",
-        "--store",
-        store.to_str().unwrap(),
-    ]);
+    let (code, _, stderr) =
+        crate::util::add_sample(&store, ID, &template, &["--no-position-index"]);
     assert_eq!(code, 0, "{stderr}");
     // 1,500 samples, each its own VCF path (a link to the same file and index), read
     // through the tabix index: four descriptors each while open.
@@ -1218,19 +1204,7 @@ fn a_store_of_1500_samples_is_served_within_256_file_descriptors() {
 
 /// The server process's resident memory now, in bytes.
 fn resident(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap()
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-        .unwrap()
-        * 1024
+    crate::util::memory_of(pid, "VmRSS").unwrap()
 }
 
 #[test]
@@ -1251,14 +1225,7 @@ fn clients_that_never_read_cannot_pin_responses_in_memory() {
     }
     vcfq::index::write_indexed_vcf(&vcf, &text, false).unwrap();
     let store = dir.path().join("store");
-    let (code, _, stderr) = run(&[
-        "sample",
-        "add",
-        ID,
-        vcf.to_str().unwrap(),
-        "--store",
-        store.to_str().unwrap(),
-    ]);
+    let (code, _, stderr) = crate::util::add_sample(&store, ID, &vcf, &[]);
     assert_eq!(code, 0, "{stderr}");
     let server = Server::start(
         &store,

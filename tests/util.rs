@@ -117,20 +117,8 @@ pub fn run_bounded(command: &mut Command, deadline: std::time::Duration) -> Fini
     let mut peak_rss = 0u64;
     let status = loop {
         // VmHWM only grows, so the last reading is the closest to the peak.
-        if let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
-            if let Some(kilobytes) = text
-                .lines()
-                .find_map(|line| line.strip_prefix("VmHWM:"))
-                .and_then(|rest| {
-                    rest.trim()
-                        .trim_end_matches("kB")
-                        .trim()
-                        .parse::<u64>()
-                        .ok()
-                })
-            {
-                peak_rss = peak_rss.max(kilobytes * 1024);
-            }
+        if let Some(bytes) = memory_of(pid as u32, "VmHWM") {
+            peak_rss = peak_rss.max(bytes);
         }
         let mut status = 0;
         // SAFETY: `rusage` is a plain C struct of integers; all-zero bytes are a valid value.
@@ -174,4 +162,33 @@ pub fn leftovers(dir: &Path, prefix: &str) -> Vec<String> {
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
         .filter(|name| name.starts_with(prefix))
         .collect()
+}
+
+/// A memory figure of process `pid` from `/proc/PID/status` (`VmRSS`: resident now,
+/// `VmHWM`: its peak so far), in bytes; `None` once the process has ended.
+pub fn memory_of(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kilobytes = status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(kilobytes * 1024)
+}
+
+/// `vcfq sample add ID VCF --store STORE EXTRA...`: (exit code, stdout, stderr).
+pub fn add_sample(store: &Path, id: &str, vcf: &Path, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "sample",
+        "add",
+        id,
+        vcf.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
 }
