@@ -22,39 +22,38 @@ pub fn read_line_limited(
     limit: usize,
 ) -> io::Result<LineRead> {
     line.clear();
-    loop {
-        let buffer = match input.fill_buf() {
-            Ok(buffer) => buffer,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(error),
-        };
-        if buffer.is_empty() {
-            return Ok(if line.is_empty() {
-                LineRead::End
-            } else {
-                LineRead::Line
-            });
-        }
-        let room = limit - line.len();
-        let (take, done) = match memchr::memchr(b'\n', buffer) {
-            Some(at) if at < room => (at + 1, true),
-            _ => (buffer.len().min(room), false),
-        };
-        line.extend_from_slice(&buffer[..take]);
-        input.consume(take);
-        if done {
-            return Ok(LineRead::Line);
-        }
-        if line.len() >= limit {
-            return Ok(LineRead::TooLong);
-        }
-    }
+    let taken = take_line(input, limit, |bytes| line.extend_from_slice(bytes))?;
+    Ok(match taken {
+        Taken::Whole if line.is_empty() => LineRead::End,
+        Taken::Whole => LineRead::Line,
+        Taken::Limit => LineRead::TooLong,
+    })
 }
 
 /// Skips the rest of a line that [`read_line_limited`] found too long, up to and with its
 /// `\n`; returns the bytes skipped.
 pub fn skip_line(input: &mut impl io::BufRead) -> io::Result<u64> {
     let mut skipped = 0u64;
+    take_line(input, usize::MAX, |bytes| skipped += bytes.len() as u64)?;
+    Ok(skipped)
+}
+
+/// How [`take_line`] stopped.
+enum Taken {
+    /// At the line's `\n` (taken with it), or at the end of the input.
+    Whole,
+    /// After `limit` bytes, before the line's end.
+    Limit,
+}
+
+/// Takes bytes of one line from `input`, up to and with its `\n` but never more than
+/// `limit`, handing each piece to `keep`.
+fn take_line(
+    input: &mut impl io::BufRead,
+    limit: usize,
+    mut keep: impl FnMut(&[u8]),
+) -> io::Result<Taken> {
+    let mut taken = 0;
     loop {
         let buffer = match input.fill_buf() {
             Ok(buffer) => buffer,
@@ -62,16 +61,21 @@ pub fn skip_line(input: &mut impl io::BufRead) -> io::Result<u64> {
             Err(error) => return Err(error),
         };
         if buffer.is_empty() {
-            return Ok(skipped);
+            return Ok(Taken::Whole);
         }
+        let room = limit - taken;
         let (take, done) = match memchr::memchr(b'\n', buffer) {
-            Some(at) => (at + 1, true),
-            None => (buffer.len(), false),
+            Some(at) if at < room => (at + 1, true),
+            _ => (buffer.len().min(room), false),
         };
+        keep(&buffer[..take]);
         input.consume(take);
-        skipped += take as u64;
+        taken += take;
         if done {
-            return Ok(skipped);
+            return Ok(Taken::Whole);
+        }
+        if taken >= limit {
+            return Ok(Taken::Limit);
         }
     }
 }
