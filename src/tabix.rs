@@ -188,31 +188,14 @@ impl TabixReader {
         start: i64,
         end: i64,
     ) -> Result<(), FetchError> {
-        self.drop_iterator();
-        // SAFETY: valid index; a null iterator is handled.
-        let iterator = unsafe {
-            hts::hts_itr_query(
-                (*self.index).idx,
-                sequence_id,
-                start,
-                end,
-                Some(hts::tbx_readrec),
-            )
-        };
-        if iterator.is_null() {
+        if !self.query(sequence_id, start, end) {
             return Err(FetchError::Query(format!(
                 "htslib could not query sequence {sequence_id} at {start}-{end}"
             )));
         }
-        self.iterator = iterator;
         let slot = usize::try_from(sequence_id).unwrap_or(0);
         if !self.verified.get(slot).copied().unwrap_or(false) {
-            // SAFETY: the iterator is valid; `off` holds `n_off` chunks when non-null.
-            let first = unsafe {
-                ((*iterator).n_off > 0 && !(*iterator).off.is_null())
-                    .then(|| (*(*iterator).off).u >> 16)
-            };
-            if let Some(offset) = first {
+            if let Some(offset) = self.chunks().first().map(|chunk| chunk.u >> 16) {
                 if !self.is_block_start(offset) {
                     self.drop_iterator();
                     return Err(FetchError::IndexMismatch { offset });
@@ -255,7 +238,7 @@ impl TabixReader {
             // Reading every sequence whole would cost ~8 ms for a genome-wide index.
             let last = sequence_id as usize + 1 == sequences;
             let end = if last { 1 << 44 } else { 1 << 14 };
-            let chunks = self.chunks(sequence_id, end);
+            let chunks = self.chunk_offsets(sequence_id, end);
             let beyond = chunks
                 .iter()
                 .map(|&(start, end)| start.max(end))
@@ -288,39 +271,58 @@ impl TabixReader {
         Ok(())
     }
 
-    /// The compressed offsets (start, end) of the chunks the index lists for positions
-    /// `0..end` of sequence `sequence_id`, in file order.
-    fn chunks(&mut self, sequence_id: i32, end: i64) -> Vec<(u64, u64)> {
+    /// Replaces the current iterator with one over the records of `sequence_id` that
+    /// overlap `[start, end)`; `false` when htslib could not build one.
+    fn query(&mut self, sequence_id: i32, start: i64, end: i64) -> bool {
         self.drop_iterator();
         // SAFETY: valid index; a null iterator is handled.
         let iterator = unsafe {
             hts::hts_itr_query(
                 (*self.index).idx,
                 sequence_id,
-                0,
+                start,
                 end,
                 Some(hts::tbx_readrec),
             )
         };
         if iterator.is_null() {
+            return false;
+        }
+        self.iterator = iterator;
+        true
+    }
+
+    /// The compressed offsets (start, end) of the current iterator's chunks, in file
+    /// order; none without an iterator.
+    fn chunks(&self) -> &[hts::hts_pair64_max_t] {
+        if self.iterator.is_null() {
+            return &[];
+        }
+        // SAFETY: the iterator is valid and owned by `self`, which the borrow keeps from
+        // replacing or destroying it; `off` holds `n_off` chunks when non-null.
+        unsafe {
+            let count = usize::try_from((*self.iterator).n_off).unwrap_or(0);
+            if count == 0 || (*self.iterator).off.is_null() {
+                &[]
+            } else {
+                std::slice::from_raw_parts((*self.iterator).off, count)
+            }
+        }
+    }
+
+    /// The (start, end) compressed offsets of the chunks the index lists for positions
+    /// `0..end` of sequence `sequence_id`.
+    fn chunk_offsets(&mut self, sequence_id: i32, end: i64) -> Vec<(u64, u64)> {
+        if !self.query(sequence_id, 0, end) {
             return Vec::new();
         }
-        // SAFETY: the iterator is valid and owned here; `off` holds `n_off` chunks when
-        // non-null, copied out before the iterator is destroyed.
-        let chunks = unsafe {
-            let count = usize::try_from((*iterator).n_off).unwrap_or(0);
-            if count == 0 || (*iterator).off.is_null() {
-                Vec::new()
-            } else {
-                std::slice::from_raw_parts((*iterator).off, count)
-                    .iter()
-                    .map(|chunk| (chunk.u >> 16, chunk.v >> 16))
-                    .collect()
-            }
-        };
-        // SAFETY: created by hts_itr_query above and destroyed once.
-        unsafe { hts::hts_itr_destroy(iterator) };
-        chunks
+        let offsets = self
+            .chunks()
+            .iter()
+            .map(|chunk| (chunk.u >> 16, chunk.v >> 16))
+            .collect();
+        self.drop_iterator();
+        offsets
     }
 
     /// Whether the file ends with bgzip's end-of-file block (a file cut short does not).

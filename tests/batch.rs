@@ -3,25 +3,15 @@
 use std::io::Write;
 use std::process::Stdio;
 
-use crate::util::{query, testdata, vcfq};
+use crate::util::{query, run_with_input, testdata, vcfq};
 
 fn batch(vcf: &str, input: &str, extra: &[&str]) -> (i32, String, String) {
-    let mut child = vcfq()
-        .args(["batch", "--vcf", testdata(vcf).to_str().unwrap()])
-        .args(extra)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut args = vec!["batch", "--vcf"];
+    let vcf = testdata(vcf);
+    args.push(vcf.to_str().unwrap());
+    args.extend_from_slice(extra);
     // The process may exit (a bad sample) before it reads its input.
-    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8(output.stdout).unwrap(),
-        String::from_utf8(output.stderr).unwrap(),
-    )
+    run_with_input(&args, input.as_bytes())
 }
 
 #[test]

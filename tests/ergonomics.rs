@@ -2,33 +2,9 @@
 //! `-` for standard input, shell completions and a man page, host names for `--bind`,
 //! and `vcfq batch --fail-on-error` with its summary.
 
-use std::io::Write;
 use std::process::Stdio;
 
-use crate::util::{run, testdata, vcfq};
-
-/// Runs `vcfq ARGS` with `input` on standard input: (exit code, stdout, stderr).
-fn run_with_input(args: &[&str], input: &[u8]) -> (i32, String, String) {
-    let mut child = vcfq()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
+use crate::util::{run, run_with_input, testdata, vcfq};
 
 #[test]
 fn regions_answer_as_the_flags_do() {

@@ -275,14 +275,7 @@ fn sample_add_writes_the_position_index_and_check_reports_on_it() {
     let store = dir.path().join("store");
     let vcf = dir.path().join("apoe.vcf.gz");
     let id = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
-    let (code, stdout, stderr) = run(&[
-        "sample",
-        "add",
-        id,
-        vcf.to_str().unwrap(),
-        "--store",
-        store.to_str().unwrap(),
-    ]);
+    let (code, stdout, stderr) = crate::util::add_sample(&store, id, &vcf, &[]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("wrote the position index"), "{stdout}");
     assert!(dir.path().join("apoe.vcf.gz.vcfqidx").exists());

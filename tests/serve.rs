@@ -155,15 +155,12 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 fn store_with_sample() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
-    let (code, _, stderr) = run(&[
-        "sample",
-        "add",
-        "--no-position-index",
+    let (code, _, stderr) = crate::util::add_sample(
+        &store,
         ID,
-        testdata("apoe.vcf.gz").to_str().unwrap(),
-        "--store",
-        store.to_str().unwrap(),
-    ]);
+        &testdata("apoe.vcf.gz"),
+        &["--no-position-index"],
+    );
     assert_eq!(code, 0, "{stderr}");
     (dir, store)
 }
@@ -877,15 +874,7 @@ fn sixty_four_connections_get_the_sequential_answers() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     let sample = testdata("NA12878.pgx-extract.vcf.gz");
-    let (code, _, stderr) = run(&[
-        "sample",
-        "add",
-        "--no-position-index",
-        ID,
-        sample.to_str().unwrap(),
-        "--store",
-        store.to_str().unwrap(),
-    ]);
+    let (code, _, stderr) = crate::util::add_sample(&store, ID, &sample, &["--no-position-index"]);
     assert_eq!(code, 0, "{stderr}");
     let map = workload.map_dir();
     let server = Server::start(&store, &["--dbsnp", map.to_str().unwrap()]);

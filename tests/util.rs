@@ -192,3 +192,26 @@ pub fn add_sample(store: &Path, id: &str, vcf: &Path, extra: &[&str]) -> (i32, S
     args.extend_from_slice(extra);
     run(&args)
 }
+
+/// Runs `vcfq ARGS` with `input` on standard input: (exit code, stdout, stderr).
+pub fn run_with_input(args: &[&str], input: &[u8]) -> (i32, String, String) {
+    let mut child = vcfq()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = std::io::Write::write_all(&mut stdin, &input);
+    });
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

@@ -162,18 +162,23 @@ impl AccessLog {
 /// rsID queries have opened a second.
 const DESCRIPTORS_PER_SAMPLE: u64 = 4;
 
-/// Raises the soft limit on open file descriptors to the hard limit (a common default of
-/// 1,024 would otherwise cap how many samples and connections the server holds), and
-/// returns the limit now in force.
-fn raise_descriptor_limit() -> u64 {
+/// The limit on open file descriptors (soft, hard), if the system says.
+fn descriptor_limits() -> Option<libc::rlimit> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: getrlimit writes into the struct it is given.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+    (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0).then_some(limit)
+}
+
+/// Raises the soft limit on open file descriptors to the hard limit (a common default of
+/// 1,024 would otherwise cap how many samples and connections the server holds), and
+/// returns the limit now in force.
+fn raise_descriptor_limit() -> u64 {
+    let Some(limit) = descriptor_limits() else {
         return 0;
-    }
+    };
     if limit.rlim_cur < limit.rlim_max {
         let raised = libc::rlimit {
             rlim_cur: limit.rlim_max,
@@ -182,7 +187,7 @@ fn raise_descriptor_limit() -> u64 {
         // SAFETY: setrlimit reads the struct it is given; raising the soft limit up to the
         // hard limit needs no privilege.
         if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
-            limit = raised;
+            return raised.rlim_cur;
         }
     }
     limit.rlim_cur
@@ -190,15 +195,7 @@ fn raise_descriptor_limit() -> u64 {
 
 /// The soft limit on open file descriptors now (0 if unknown).
 fn descriptor_limit() -> u64 {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct it is given.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
-        return 0;
-    }
-    limit.rlim_cur
+    descriptor_limits().map_or(0, |limit| limit.rlim_cur)
 }
 
 /// How many samples to keep open: what `limits` says, else half the descriptors (the

@@ -84,18 +84,8 @@ mod tests {
             Rsid::parse_request_token("rs123456789012345678").map(Rsid::number),
             Some(123_456_789_012_345_678)
         );
-        for bad in [
-            "rs",
-            "rs01",
-            "rs0",
-            "rs1234567890123456789",
-            "r1",
-            "1",
-            "rs1a",
-            "rs-1",
-            "rs+1",
-            "é",
-        ] {
+        // (The request tests refuse the other malformed tokens, through `Request::parse`.)
+        for bad in ["rs+1", "é", "rs\u{0661}"] {
             assert_eq!(Rsid::parse_request_token(bad), None, "{bad}");
         }
     }
