@@ -2,8 +2,7 @@
 //! writes them: compact, UTF-8, keys in the documented order, every value the VCF's own
 //! text, and floats in Python's `repr` form.
 
-use crate::record::RecordColumns;
-use crate::types::Rsid;
+use crate::record::Record;
 
 /// Which published record shape to answer in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -291,92 +290,22 @@ fn write_merged_dict<'a, V: Copy>(
     out.push(b'}');
 }
 
-/// The sample's FORMAT fields as `(key, raw value)` in FORMAT order. Keys dropped at the
-/// end of the sample column are left out (values beyond the keys are ignored). `None`
-/// when the record has no genotype data (no FORMAT, FORMAT `.`, or no sample column).
-fn genotype_entries<'a>(
-    format: Option<&'a str>,
-    sample: Option<&'a str>,
-) -> Option<impl Iterator<Item = (&'a str, &'a str)> + Clone> {
-    let format = format.filter(|format| !format.is_empty() && *format != ".")?;
-    Some(split_ascii(format, b':').zip(split_ascii(sample?, b':')))
-}
-
-/// The largest GP posterior, for the `openapi` profile's `genotype_confidence`. With a
-/// repeated GP key the last one counts, as in the `genotype` object.
-fn genotype_confidence<'a>(
-    genotype: Option<impl Iterator<Item = (&'a str, &'a str)>>,
-) -> Option<f64> {
-    let (_, probabilities) = genotype?.filter(|(key, _)| *key == "GP").last()?;
-    split_ascii(probabilities, b',')
-        .filter_map(|value| parse_finite_float(value.as_bytes()))
-        .reduce(f64::max)
-}
-
-/// `text.split(separator)` for an ASCII separator (so every piece is on character
-/// boundaries), by byte search.
-fn split_ascii(text: &str, separator: u8) -> impl Iterator<Item = &str> + Clone {
-    crate::record::split_ranges(text.as_bytes(), separator).map(move |range| &text[range])
-}
-
-/// `text.split_once(separator)` for an ASCII separator.
-fn split_once_ascii(text: &str, separator: u8) -> Option<(&str, &str)> {
-    let at = text.bytes().position(|byte| byte == separator)?;
-    Some((&text[..at], &text[at + 1..]))
-}
-
-fn column_text<'a>(column: &'a [u8], name: &str) -> Result<&'a str, String> {
-    std::str::from_utf8(column).map_err(|_| format!("the {name} column is not valid UTF-8"))
-}
-
-/// Appends one RECORD object. `chromosome` is the canonical name; `rsid` is the
-/// already-resolved `rsid` field. Errors say which column is malformed.
-pub(crate) fn write_record(
-    out: &mut Vec<u8>,
-    chromosome: &str,
-    record: &RecordColumns<'_>,
-    rsid: Option<Rsid>,
-    schema: Schema,
-) -> Result<(), String> {
-    let reference_bases = column_text(record.reference_bases, "REF")?;
-    let alternate_bases = column_text(record.alternate_bases, "ALT")?;
-    let info = column_text(record.info, "INFO")?;
-    let format = record
-        .format
-        .map(|format| column_text(format, "FORMAT"))
-        .transpose()?;
-    let sample = record
-        .sample
-        .map(|sample| column_text(sample, "sample"))
-        .transpose()?;
-    let quality = match record.quality {
-        b"." => None,
-        text => Some(parse_finite_float(text).ok_or_else(|| {
-            format!(
-                "QUAL {:?} is not a finite number or `.`",
-                String::from_utf8_lossy(text)
-            )
-        })?),
-    };
-
+/// Appends one RECORD object: the typed record's fields in the documented order.
+pub(crate) fn write_record(out: &mut Vec<u8>, record: &Record<'_>, schema: Schema) {
     // Nearly every record is plain ASCII throughout: then its strings need no escaping
     // and no per-byte scan.
-    let plain = [record.reference_bases, record.alternate_bases, record.info]
-        .into_iter()
-        .chain(record.format)
-        .chain(record.sample)
-        .all(plain_ascii);
+    let plain = record.texts().all(|text| plain_ascii(text.as_bytes()));
     let write_text: fn(&mut Vec<u8>, &str) = if plain {
         write_plain_string
     } else {
         write_string
     };
     out.extend_from_slice(b"{\"chromosome\":");
-    write_string(out, chromosome);
+    write_string(out, record.chromosome());
     out.extend_from_slice(b",\"position\":");
-    write_integer(out, record.position);
+    write_integer(out, record.position());
     out.extend_from_slice(b",\"rsid\":");
-    match rsid {
+    match record.rsid() {
         Some(rsid) => {
             out.extend_from_slice(b"\"rs");
             write_integer(out, rsid.number());
@@ -385,55 +314,49 @@ pub(crate) fn write_record(
         None => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(b",\"ref\":");
-    write_text(out, reference_bases);
+    write_text(out, record.reference());
     out.extend_from_slice(b",\"alt\":[");
-    if alternate_bases != "." {
-        for (i, allele) in split_ascii(alternate_bases, b',').enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write_text(out, allele);
+    for (i, allele) in record.alternates().enumerate() {
+        if i > 0 {
+            out.push(b',');
         }
+        write_text(out, allele);
     }
     out.extend_from_slice(b"],\"genotype\":");
-    match genotype_entries(format, sample) {
+    match record.genotype() {
         None => out.extend_from_slice(b"null"),
         Some(entries) => write_dict(out, || entries.clone(), write_text, write_text),
     }
     if schema == Schema::Openapi {
         out.extend_from_slice(b",\"genotype_confidence\":");
-        match genotype_confidence(genotype_entries(format, sample)) {
+        match record.genotype_confidence() {
             Some(confidence) => write_python_float(out, confidence),
             None => out.extend_from_slice(b"null"),
         }
     }
     out.extend_from_slice(b",\"quality\":");
-    match quality {
+    match record.quality() {
         Some(quality) => write_python_float(out, quality),
         None => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(b",\"info\":");
-    let info_entries = || {
-        let text = if info == "." { "" } else { info };
-        split_ascii(text, b';')
-            .filter(|entry| !entry.is_empty())
-            .map(|entry| match split_once_ascii(entry, b'=') {
-                Some((key, value)) => (key, Some(value)),
-                None => (entry, None),
-            })
-    };
-    write_dict(out, info_entries, write_text, |out, value| match value {
-        Some(value) => write_text(out, value),
-        None => out.extend_from_slice(b"true"),
-    });
+    write_dict(
+        out,
+        || record.info(),
+        write_text,
+        |out, value| match value {
+            Some(value) => write_text(out, value),
+            None => out.extend_from_slice(b"true"),
+        },
+    );
     out.push(b'}');
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::record::split_record;
+    use crate::types::{Contig, Rsid};
 
     fn float(value: f64) -> String {
         let mut out = Vec::new();
@@ -553,15 +476,10 @@ mod tests {
 
     fn render(line: &str, schema: Schema) -> String {
         let record = split_record(line.as_bytes(), Some(9)).unwrap();
+        let contig = Contig::from_canonical_name("chr19").unwrap();
+        let record = Record::new(contig, &record, Rsid::parse_vcf_token(record.id)).unwrap();
         let mut out = Vec::new();
-        write_record(
-            &mut out,
-            "chr19",
-            &record,
-            Rsid::parse_vcf_token(record.id),
-            schema,
-        )
-        .unwrap();
+        write_record(&mut out, &record, schema);
         String::from_utf8(out).unwrap()
     }
 

@@ -21,6 +21,17 @@
 //! let page = String::from_utf8(sample.respond(&window, &options)?)?;
 //! assert!(page.starts_with(r#"{"meta":{"count":5,"next":"http://127.0.0.1:8080?chromosome=chr19&end_position=44910000&limit=2&offset=2&start_position=44905000""#));
 //!
+//! // Or typed records, borrowed from the VCF's lines: the same records the JSON shows.
+//! let records = sample.records(&Request::parse_region_or_query("chr19:44905000-44910000")?, None)?;
+//! assert_eq!(records.count(), 5);
+//! for record in &records {
+//!     let record = record?;
+//!     let alternates: Vec<&str> = record.alternates().collect();
+//!     println!("{}:{} {}>{} GT={:?} DS={:?}", record.chromosome(), record.position(),
+//!         record.reference(), alternates.join(","),
+//!         record.genotype_field("GT"), record.genotype_field("DS"));
+//! }
+//!
 //! // Bad requests are errors that say what was wrong.
 //! let error = Request::point("19", 44_908_684).unwrap_err();
 //! assert!(error.to_string().contains("did you mean \"chr19\""));
@@ -28,8 +39,10 @@
 //! # }
 //! ```
 //!
-//! With a dbSNP map (built once by `vcfq dbsnp build`), rsID queries and the `rsid`
-//! field work too: set `ResponseOptions::dbsnp` to an opened [`RsidMap`].
+//! With a dbSNP map (built once by `vcfq dbsnp build`, or [`dbsnp::build_map`]), rsID
+//! queries and the `rsid` field work too: set `ResponseOptions::dbsnp` to an opened
+//! [`RsidMap`], or pass it to [`Sample::records`]. `examples/` has a point lookup and a
+//! 50-rsID panel written as CSV (`cargo run --example panel_csv`).
 //!
 //! The path of one request: [`request`] (with [`querystring`]) parses and validates it;
 //! [`engine`] finds the records, through `position_index` (vcfq's own memory-mapped index
@@ -72,9 +85,10 @@ pub mod types;
 mod vcf;
 
 pub use dbsnp::RsidMap;
-pub use engine::{Sample, SampleOptions};
+pub use engine::{RecordIter, Records, Sample, SampleOptions};
 pub use error::{Error, ErrorClass, ErrorKind};
 pub use position_index::IndexSummary;
+pub use record::Record;
 pub use request::{Paging, Query, Request, RequestError};
 pub use response::{ResponseOptions, Schema};
 pub use types::{Contig, Position, Rsid};

@@ -1,5 +1,8 @@
 //! One VCF record line, split into the columns a response needs, borrowing the line's
-//! own bytes (no copies, no number round-trips).
+//! own bytes (no copies, no number round-trips); and [`Record`], the typed view of it
+//! that the library hands out and the JSON writer reads.
+
+use crate::types::{Contig, Rsid};
 
 /// The columns of a record line. `format` and `sample` are `None` when the line has no
 /// such column (a sites-only VCF, or a line cut short).
@@ -11,6 +14,7 @@ pub(crate) struct RecordColumns<'a> {
     pub reference_bases: &'a [u8],
     pub alternate_bases: &'a [u8],
     pub quality: &'a [u8],
+    pub filter: &'a [u8],
     pub info: &'a [u8],
     pub format: Option<&'a [u8]>,
     pub sample: Option<&'a [u8]>,
@@ -89,7 +93,7 @@ pub(crate) fn split_record(
             format!("the line has {index} tab-separated columns; a VCF record has at least 8")
         })?;
     }
-    let [chromosome, position, id, reference_bases, alternate_bases, quality, _filter, info] =
+    let [chromosome, position, id, reference_bases, alternate_bases, quality, filter, info] =
         required;
     let format = next();
     // Continue the same scan to the chosen sample column (9 is the first).
@@ -104,15 +108,209 @@ pub(crate) fn split_record(
         reference_bases,
         alternate_bases,
         quality,
+        filter,
         info,
         format,
         sample,
     })
 }
 
+/// One record of an answer, typed and borrowed from the VCF line: every text is the
+/// VCF's own (nothing is re-formatted), and every accessor answers what the record's
+/// JSON object shows. Made by [`crate::engine::Records::iter`].
+///
+/// The text columns (REF, ALT, INFO, FORMAT, the sample's column) are checked as UTF-8
+/// and QUAL as a number when the record is made, so a record that exists can always be
+/// written as JSON.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Record<'a> {
+    contig: &'static Contig,
+    position: u64,
+    id: &'a [u8],
+    reference: &'a str,
+    alternates: &'a str,
+    quality_text: &'a [u8],
+    quality: Option<f64>,
+    filter: &'a [u8],
+    info: &'a str,
+    format: Option<&'a str>,
+    sample: Option<&'a str>,
+    rsid: Option<Rsid>,
+}
+
+fn column_text<'a>(column: &'a [u8], name: &str) -> Result<&'a str, String> {
+    std::str::from_utf8(column).map_err(|_| format!("the {name} column is not valid UTF-8"))
+}
+
+impl<'a> Record<'a> {
+    /// Checks and types a split line; `rsid` is the record's already-resolved `rsid`
+    /// field. The error says which column is malformed.
+    #[inline(always)]
+    pub(crate) fn new(
+        contig: &'static Contig,
+        columns: &RecordColumns<'a>,
+        rsid: Option<Rsid>,
+    ) -> Result<Record<'a>, String> {
+        let reference = column_text(columns.reference_bases, "REF")?;
+        let alternates = column_text(columns.alternate_bases, "ALT")?;
+        let info = column_text(columns.info, "INFO")?;
+        let format = columns
+            .format
+            .map(|format| column_text(format, "FORMAT"))
+            .transpose()?;
+        let sample = columns
+            .sample
+            .map(|sample| column_text(sample, "sample"))
+            .transpose()?;
+        let quality = match columns.quality {
+            b"." => None,
+            text => Some(crate::json::parse_finite_float(text).ok_or_else(|| {
+                format!(
+                    "QUAL {:?} is not a finite number or `.`",
+                    String::from_utf8_lossy(text)
+                )
+            })?),
+        };
+        Ok(Record {
+            contig,
+            position: columns.position,
+            id: columns.id,
+            reference,
+            alternates,
+            quality_text: columns.quality,
+            quality,
+            filter: columns.filter,
+            info,
+            format,
+            sample,
+            rsid,
+        })
+    }
+
+    /// The chromosome's GRCh38 name as the API writes it (`chr19`), whatever the VCF
+    /// calls it (`19`, `NC_000019.10`).
+    pub fn chromosome(&self) -> &'static str {
+        self.contig.name
+    }
+
+    /// The chromosome as a [`Contig`].
+    pub fn contig(&self) -> &'static Contig {
+        self.contig
+    }
+
+    /// POS, 1-based.
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// The ID column as the VCF writes it (`rs429358`, `rs1;rs2`, `.`).
+    pub fn id(&self) -> &'a [u8] {
+        self.id
+    }
+
+    /// The `rsid` field: the ID column's first rsID, else the one the dbSNP map gives
+    /// the record (`docs/parity.md`, "Requests"); `None` for JSON's `null`.
+    pub fn rsid(&self) -> Option<Rsid> {
+        self.rsid
+    }
+
+    /// REF.
+    pub fn reference(&self) -> &'a str {
+        self.reference
+    }
+
+    /// The ALT alleles in VCF order (none when ALT is `.`): the `alt` list.
+    pub fn alternates(&self) -> impl Iterator<Item = &'a str> + Clone + use<'a> {
+        let none = self.alternates == ".";
+        split_text(self.alternates, b',').filter(move |_| !none)
+    }
+
+    /// QUAL as the API's `quality` (a finite number), `None` when QUAL is `.`.
+    pub fn quality(&self) -> Option<f64> {
+        self.quality
+    }
+
+    /// QUAL as the VCF writes it (`.`, `50`, `29.5`).
+    pub fn quality_text(&self) -> &'a [u8] {
+        self.quality_text
+    }
+
+    /// FILTER as the VCF writes it (`PASS`, `.`, `q10;s50`). Not part of the JSON.
+    pub fn filter(&self) -> &'a [u8] {
+        self.filter
+    }
+
+    /// The chosen sample's FORMAT fields as `(key, value)` in FORMAT order, values as
+    /// the VCF writes them; `None` for JSON's `"genotype":null` (no FORMAT, FORMAT `.`,
+    /// or no sample column). Keys the sample column stops short of are left out. A
+    /// key FORMAT repeats appears each time (the JSON object keeps the last value).
+    pub fn genotype(&self) -> Option<impl Iterator<Item = (&'a str, &'a str)> + Clone + use<'a>> {
+        let format = self
+            .format
+            .filter(|format| !format.is_empty() && *format != ".")?;
+        Some(split_text(format, b':').zip(split_text(self.sample?, b':')))
+    }
+
+    /// One FORMAT field's value for the chosen sample (`genotype_field("GT")` is
+    /// `Some("0|1")`), as the JSON object has it.
+    pub fn genotype_field(&self, key: &str) -> Option<&'a str> {
+        self.genotype()?
+            .filter(|(name, _)| *name == key)
+            .last()
+            .map(|(_, value)| value)
+    }
+
+    /// The `openapi` schema's `genotype_confidence`: the largest GP posterior.
+    pub fn genotype_confidence(&self) -> Option<f64> {
+        split_text(self.genotype_field("GP")?, b',')
+            .filter_map(|value| crate::json::parse_finite_float(value.as_bytes()))
+            .reduce(f64::max)
+    }
+
+    /// The INFO entries as `(key, value)` in INFO order; a flag has no value (JSON's
+    /// `true`). A key INFO repeats appears each time (the JSON object keeps the last).
+    pub fn info(&self) -> impl Iterator<Item = (&'a str, Option<&'a str>)> + Clone + use<'a> {
+        let text = if self.info == "." { "" } else { self.info };
+        split_text(text, b';')
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                // A byte search: `str::split_once(char)` costs more on these short keys.
+                match entry.bytes().position(|byte| byte == b'=') {
+                    Some(at) => (&entry[..at], Some(&entry[at + 1..])),
+                    None => (entry, None),
+                }
+            })
+    }
+
+    /// One INFO entry, as the JSON object has it: `None` when absent, `Some(None)` for a
+    /// flag, `Some(Some(value))` otherwise.
+    pub fn info_field(&self, key: &str) -> Option<Option<&'a str>> {
+        self.info()
+            .filter(|(name, _)| *name == key)
+            .last()
+            .map(|(_, value)| value)
+    }
+
+    /// The REF, ALT, INFO, FORMAT and sample texts, for the JSON writer's escaping
+    /// decision.
+    pub(crate) fn texts(&self) -> impl Iterator<Item = &'a str> + use<'a> {
+        [self.reference, self.alternates, self.info]
+            .into_iter()
+            .chain(self.format)
+            .chain(self.sample)
+    }
+}
+
+/// `text.split(separator)` for an ASCII separator (so every piece is on character
+/// boundaries), by byte search.
+pub(crate) fn split_text(text: &str, separator: u8) -> impl Iterator<Item = &str> + Clone {
+    split_ranges(text.as_bytes(), separator).map(move |range| &text[range])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::rsids_in_id_column;
 
     #[test]
     fn splits_a_full_line() {
@@ -138,6 +336,68 @@ mod tests {
             .unwrap_err()
             .contains("7 tab-separated columns"));
         assert!(split_record(b"19\tx\t.\tA\t.\t.\t.\t.", None).is_err());
+    }
+
+    fn typed(line: &str) -> Result<Record<'_>, String> {
+        let contig = Contig::from_canonical_name("chr19").unwrap();
+        let columns = split_record(line.as_bytes(), Some(9)).unwrap();
+        Record::new(contig, &columns, rsids_in_id_column(columns.id).next())
+    }
+
+    #[test]
+    fn typed_records() {
+        let line = "19\t44908684\trs429358;x\tT\tC,<*>\t29.5\tq10;s50\tA=1;F;A=2;;B=\tGT:GP:GT\t0|1:0.1,0.9,0:1|1";
+        let record = typed(line).unwrap();
+        assert_eq!(record.chromosome(), "chr19");
+        assert_eq!(record.position(), 44_908_684);
+        assert_eq!(record.id(), b"rs429358;x");
+        assert_eq!(record.rsid().unwrap().number(), 429_358);
+        assert_eq!(record.reference(), "T");
+        assert_eq!(record.alternates().collect::<Vec<_>>(), ["C", "<*>"]);
+        assert_eq!(record.quality(), Some(29.5));
+        assert_eq!(record.quality_text(), b"29.5");
+        assert_eq!(record.filter(), b"q10;s50");
+        assert_eq!(record.genotype().unwrap().count(), 3);
+        assert_eq!(record.genotype_field("GT"), Some("1|1"));
+        assert_eq!(record.genotype_field("DS"), None);
+        assert_eq!(record.genotype_confidence(), Some(0.9));
+        let info: Vec<_> = record.info().collect();
+        assert_eq!(
+            info,
+            [
+                ("A", Some("1")),
+                ("F", None),
+                ("A", Some("2")),
+                ("B", Some(""))
+            ]
+        );
+        assert_eq!(record.info_field("A"), Some(Some("2")));
+        assert_eq!(record.info_field("F"), Some(None));
+        assert_eq!(record.info_field("Z"), None);
+
+        let bare = typed("19\t5\t.\tA\t.\t.\t.\t.\t.\t.").unwrap();
+        assert_eq!(bare.alternates().count(), 0);
+        assert_eq!(bare.quality(), None);
+        assert!(bare.genotype().is_none());
+        assert_eq!(bare.info().count(), 0);
+        assert_eq!(bare.rsid(), None);
+        // An empty ALT column is one empty allele, as JSON writes it.
+        let empty = typed("19\t5\t.\tA\t\t.\t.\t.").unwrap();
+        assert_eq!(empty.alternates().collect::<Vec<_>>(), [""]);
+    }
+
+    #[test]
+    fn typed_record_errors_name_the_column() {
+        assert!(typed("19\t5\t.\tA\tG\tx\t.\t.")
+            .unwrap_err()
+            .contains("QUAL \"x\""));
+        assert!(typed("19\t5\t.\tA\tG\tinf\t.\t.").is_err());
+        let contig = Contig::from_canonical_name("chr19").unwrap();
+        let bad = b"19\t5\t.\tA\tG\t.\t.\tA=\xff";
+        let columns = split_record(bad, None).unwrap();
+        assert!(Record::new(contig, &columns, None)
+            .unwrap_err()
+            .contains("INFO column is not valid UTF-8"));
     }
 
     #[test]

@@ -15,5 +15,6 @@ mod position_index;
 pub mod reliability;
 mod selfcheck;
 mod serve;
+mod typed;
 mod util;
 mod workload;

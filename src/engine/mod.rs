@@ -13,7 +13,7 @@ use crate::dbsnp::RsidMap;
 use crate::error::{Error, ErrorKind};
 use crate::json::write_record;
 use crate::position_index::PositionIndex;
-use crate::record::{chromosome_and_position, split_record};
+use crate::record::{chromosome_and_position, split_record, Record};
 use crate::request::{Paging, Query, Request};
 use crate::response::{write_head, write_tail, ResponseOptions};
 use crate::types::Contig;
@@ -87,6 +87,86 @@ impl PageLines {
         (0..self.len()).map(|index| self.get(index))
     }
 }
+
+/// The answer to one request as typed records: one page, and the count of every
+/// matching record before paging (JSON's `meta.count`). Made by [`Sample::records`];
+/// the records borrow its lines.
+pub struct Records<'s> {
+    sample: &'s Sample,
+    dbsnp: Option<&'s RsidMap>,
+    page: PageLines,
+    count: u64,
+}
+
+impl<'s> Records<'s> {
+    /// Every matching record, before paging (`meta.count`).
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The records on this page.
+    pub fn len(&self) -> usize {
+        self.page.len()
+    }
+
+    /// Whether this page holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.page.len() == 0
+    }
+
+    /// The `index`th record of the page (`index < len()`).
+    #[inline(always)]
+    fn get(&self, index: usize) -> Result<Record<'_>, Error> {
+        let (contig, line) = self.page.get(index);
+        self.sample
+            .record(self.dbsnp, contig, line, self.page.resolved[index])
+    }
+
+    /// The page's records in answer order. A record the VCF writes malformed is an
+    /// error (the JSON response fails the same way); records after it still come.
+    pub fn iter(&self) -> RecordIter<'_, 's> {
+        RecordIter {
+            records: self,
+            next: 0,
+        }
+    }
+}
+
+impl<'r, 's> IntoIterator for &'r Records<'s> {
+    type Item = Result<Record<'r>, Error>;
+    type IntoIter = RecordIter<'r, 's>;
+
+    fn into_iter(self) -> RecordIter<'r, 's> {
+        self.iter()
+    }
+}
+
+/// The iterator of [`Records::iter`].
+pub struct RecordIter<'r, 's> {
+    records: &'r Records<'s>,
+    next: usize,
+}
+
+impl<'r> Iterator for RecordIter<'r, '_> {
+    type Item = Result<Record<'r>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let records = self.records;
+        if self.next >= records.page.len() {
+            return None;
+        }
+        let index = self.next;
+        self.next += 1;
+        Some(records.get(index))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.records.page.len() - self.next;
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for RecordIter<'_, '_> {}
 
 impl Sample {
     /// Opens and checks `path` against the sample requirements (`docs/parity.md`, "What a
@@ -216,6 +296,48 @@ impl Sample {
         options: &ResponseOptions,
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
+        let records = self.records(request, options.dbsnp.as_deref())?;
+        write_head(
+            out,
+            records.count(),
+            options,
+            request.parameters(),
+            request.paging,
+        );
+        for i in 0..records.len() {
+            if i > 0 {
+                out.push(b',');
+            }
+            // The record is made in place and borrowed (the iterator would move it).
+            write_record(out, &records.get(i)?, options.schema);
+        }
+        write_tail(out);
+        Ok(())
+    }
+
+    /// Answers `request` with typed records: the page the JSON response would hold, in
+    /// the same order, with the same `rsid` fields, and the total count before paging.
+    /// `dbsnp` resolves rsID requests (required for them) and fills `rsid` for records
+    /// whose ID column has none, as [`ResponseOptions::dbsnp`] does.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), vcfq::Error> {
+    /// use vcfq::{Request, Sample, SampleOptions};
+    /// let sample = Sample::open("testdata/apoe.vcf.gz", &SampleOptions::default())?;
+    /// let records = sample.records(&Request::range("chr19", 44_905_000, 44_910_000)?, None)?;
+    /// assert_eq!(records.count(), 5);
+    /// for record in &records {
+    ///     let record = record?;
+    ///     assert!(record.genotype_field("GT").is_some());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn records<'s>(
+        &'s self,
+        request: &Request,
+        dbsnp: Option<&'s RsidMap>,
+    ) -> Result<Records<'s>, Error> {
         let mut page = PageLines::default();
         let count = match &request.query {
             Query::Point {
@@ -236,38 +358,42 @@ impl Sample {
                 &mut page,
             )?,
             Query::Rsid { rsids } => {
-                let map = options.dbsnp.as_deref().ok_or(ErrorKind::NoDbsnpMap)?;
+                let map = dbsnp.ok_or(ErrorKind::NoDbsnpMap)?;
                 self.collect_rsids(map, rsids, request.paging, &mut page)?
             }
         };
-        write_head(out, count, options, request.parameters(), request.paging);
-        for i in 0..page.len() {
-            let (chromosome, line) = page.get(i);
-            if i > 0 {
-                out.push(b',');
-            }
-            let record = split_record(line, self.sample_column)
-                .map_err(|message| self.corrupt_at(chromosome, line, &message))?;
-            let rsid = match (
-                page.resolved[i],
-                rsids_in_id_column(record.id).next(),
-                &options.dbsnp,
-            ) {
-                (Some(resolved), _, _) => resolved,
-                (None, Some(rsid), _) => Some(rsid),
-                (None, None, Some(map)) => map.rsid_for_record(
-                    chromosome,
-                    record.position,
-                    record.reference_bases,
-                    record.alternate_bases.split(|&b| b == b','),
-                )?,
-                (None, None, None) => None,
-            };
-            write_record(out, chromosome.name, &record, rsid, options.schema)
-                .map_err(|message| self.corrupt_at(chromosome, line, &message))?;
-        }
-        write_tail(out);
-        Ok(())
+        Ok(Records {
+            sample: self,
+            dbsnp,
+            page,
+            count,
+        })
+    }
+
+    /// One page line as a typed record, its `rsid` resolved.
+    #[inline(always)]
+    fn record<'l>(
+        &self,
+        dbsnp: Option<&RsidMap>,
+        chromosome: &'static Contig,
+        line: &'l [u8],
+        resolved: Option<Option<Rsid>>,
+    ) -> Result<Record<'l>, Error> {
+        let columns = split_record(line, self.sample_column)
+            .map_err(|message| self.corrupt_at(chromosome, line, &message))?;
+        let rsid = match (resolved, rsids_in_id_column(columns.id).next(), dbsnp) {
+            (Some(resolved), _, _) => resolved,
+            (None, Some(rsid), _) => Some(rsid),
+            (None, None, Some(map)) => map.rsid_for_record(
+                chromosome,
+                columns.position,
+                columns.reference_bases,
+                columns.alternate_bases.split(|&b| b == b','),
+            )?,
+            (None, None, None) => None,
+        };
+        Record::new(chromosome, &columns, rsid)
+            .map_err(|message| self.corrupt_at(chromosome, line, &message))
     }
 
     /// rsID mode (`docs/parity.md`, "Requests"): each rsID resolves through the map to
