@@ -584,3 +584,155 @@ fn batch_with_a_map_and_library_annotation() {
         .unwrap()
         .contains("\"position\":500,\"rsid\":\"rs100\""));
 }
+
+#[test]
+fn merge_history_from_ncbi_json_is_the_tsv_s() {
+    let (_dir, tsv) = build(
+        "dbsnp/crafted.vcf",
+        &[
+            "--merged",
+            testdata("dbsnp/crafted-merged.tsv").to_str().unwrap(),
+        ],
+    );
+    let tsv = RsidMap::open(&tsv).unwrap();
+    for merged in ["dbsnp/crafted-merged.json", "dbsnp/crafted-merged.json.bz2"] {
+        let (_dir, out) = build(
+            "dbsnp/crafted.vcf",
+            &["--merged", testdata(merged).to_str().unwrap()],
+        );
+        let map = RsidMap::open(&out).unwrap();
+        assert_eq!(map.metadata().counts.merged, 2, "{merged}");
+        for number in [9000, 9001, 9100, 9101, 9200, 9201, 7412, 429_358] {
+            assert_eq!(
+                map.resolve(rs(number)).unwrap(),
+                tsv.resolve(rs(number)).unwrap(),
+                "{merged}: rs{number}"
+            );
+        }
+        assert_eq!(
+            map.resolve(rs(9000)).unwrap().map(|(current, _)| current),
+            Some(rs(429_358))
+        );
+    }
+    // A damaged merge file names the file and the line.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("refsnp-merged.json");
+    std::fs::write(&bad, "{\"refsnp_id\":\"1\"}\n{\"refsnp_id\":\"1\",\"merged_snapshot_data\":{\"merged_into\":[\"x\"]}}\n").unwrap();
+    let out = dir.path().join("map");
+    assert_fails(
+        run(&[
+            "dbsnp",
+            "build",
+            testdata("dbsnp/crafted.vcf").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--merged",
+            bad.to_str().unwrap(),
+        ]),
+        2,
+        "refsnp-merged.json: line 2: merged_into",
+    );
+    assert!(!out.exists());
+}
+
+/// The map's answers for the rsIDs of both test sources, for comparing maps.
+fn answers(map: &Path) -> Vec<String> {
+    let map = RsidMap::open(map).unwrap();
+    let mut answers = Vec::new();
+    for number in [
+        1170181519u64,
+        1472219504,
+        1375374455,
+        100,
+        201,
+        302,
+        429358,
+        7412,
+        600,
+    ] {
+        answers.push(format!("{number}: {:?}", loci(&map, number)));
+    }
+    answers
+}
+
+#[test]
+fn several_sources_a_concatenated_stream_and_one_file_give_one_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let chr17 = testdata("dbsnp/chr17-sample.vcf.gz");
+    let crafted = testdata("dbsnp/crafted.vcf.gz");
+    let build_with = |name: &str, sources: &[&Path], input: Option<Vec<u8>>| {
+        let out = dir.path().join(name);
+        let mut args: Vec<String> = vec!["dbsnp".into(), "build".into()];
+        args.extend(
+            sources
+                .iter()
+                .map(|path| path.to_str().unwrap().to_string()),
+        );
+        if input.is_some() {
+            args.push("-".into());
+        }
+        args.extend(["--out".into(), out.to_str().unwrap().into()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, _, stderr) = match input {
+            Some(input) => crate::util::run_with_input(&args, &input),
+            None => run(&args),
+        };
+        assert_eq!(code, 0, "{name}: {stderr}");
+        out
+    };
+    let two_files = build_with("two-files", &[&chr17, &crafted], None);
+    // `cat chr17.vcf.gz crafted.vcf.gz | vcfq dbsnp build -`: the second header is a
+    // header, not rows.
+    let mut concatenated = std::fs::read(&chr17).unwrap();
+    concatenated.extend(std::fs::read(&crafted).unwrap());
+    let piped = build_with("piped", &[], Some(concatenated));
+    // The same text, plain, in one file.
+    let text = dir.path().join("both.vcf");
+    let mut plain = Vec::new();
+    for source in [&chr17, &crafted] {
+        let mut decoder = flate2::read::MultiGzDecoder::new(std::fs::File::open(source).unwrap());
+        std::io::Read::read_to_end(&mut decoder, &mut plain).unwrap();
+    }
+    std::fs::write(&text, &plain).unwrap();
+    let one_file = build_with("one-file", &[&text], None);
+
+    let counts = |map: &Path| RsidMap::open(map).unwrap().metadata().counts.clone();
+    let rows = plain
+        .split(|&b| b == b'\n')
+        .filter(|line| !line.is_empty() && !line.starts_with(b"#"))
+        .count() as u64;
+    assert_eq!(counts(&one_file).text_bytes, plain.len() as u64);
+    for map in [&two_files, &piped, &one_file] {
+        assert_eq!(counts(map).rows_read, rows, "{}", map.display());
+        assert_eq!(counts(map), counts(&one_file), "{}", map.display());
+        assert_eq!(answers(map), answers(&one_file), "{}", map.display());
+    }
+    let meta = RsidMap::open(&two_files).unwrap().metadata().clone();
+    assert_eq!(meta.source.paths.len(), 2);
+    assert_eq!(
+        meta.source.size,
+        std::fs::metadata(&chr17).unwrap().len() + std::fs::metadata(&crafted).unwrap().len()
+    );
+
+    // A later file on another assembly is refused, as the first would be.
+    let grch37 = std::fs::read(testdata("dbsnp/grch37-reference.vcf")).unwrap();
+    let mut mixed = std::fs::read(&chr17).unwrap();
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gzip, &grch37).unwrap();
+    mixed.extend(gzip.finish().unwrap());
+    let out = dir.path().join("mixed");
+    assert_fails(
+        crate::util::run_with_input(
+            &["dbsnp", "build", "-", "--out", out.to_str().unwrap()],
+            &mixed,
+        ),
+        2,
+        "vcfq needs the GRCh38 dbSNP release",
+    );
+    assert!(!out.exists());
+    assert_fails(
+        run(&["dbsnp", "build", "-", "-", "--out", out.to_str().unwrap()]),
+        2,
+        "standard input (`-`) can be given only once",
+    );
+}

@@ -34,12 +34,15 @@ pub(crate) enum DbsnpCommand {
 #[derive(Args)]
 pub(crate) struct BuildArgs {
     /// The dbSNP VCF (`-`: standard input): contigs named NC_000019.10, 19 or chr19;
-    /// bgzipped, gzipped or plain.
-    source: PathBuf,
+    /// bgzipped (inflated on --threads threads), gzipped or plain. Several files (one per
+    /// chromosome, say) are read one after the other as one source.
+    #[arg(required = true, value_name = "SOURCE")]
+    sources: Vec<PathBuf>,
     /// The map directory to write (replaced if it already holds a vcfq map).
     #[arg(short, long, value_name = "DIR")]
     out: PathBuf,
-    /// Merge history: TSV `old_rs<TAB>current_rs`; retired rsIDs then resolve to current ones.
+    /// Merge history: NCBI's refsnp-merged.json (or .json.bz2), or a TSV
+    /// `old_rs<TAB>current_rs`; retired rsIDs then resolve to current ones.
     #[arg(long, value_name = "FILE")]
     merged: Option<PathBuf>,
     /// Memory for the whole build, e.g. 4G or 512M (default 3G; at least 64M).
@@ -189,13 +192,31 @@ impl BuildDisplay {
 }
 
 fn run_build(args: BuildArgs) -> Result<(), Failure> {
-    // `-` is standard input, read through its path (the source is opened once).
-    let source = if args.source.as_os_str() == "-" {
-        PathBuf::from("/dev/stdin")
-    } else {
-        args.source.clone()
-    };
-    let mut options = BuildOptions::new(&source, &args.out);
+    // `-` is standard input, read through its path (each source is opened once).
+    if args
+        .sources
+        .iter()
+        .filter(|source| source.as_os_str() == "-")
+        .count()
+        > 1
+    {
+        return Err(Failure::Usage(
+            "standard input (`-`) can be given only once".to_string(),
+        ));
+    }
+    let sources: Vec<PathBuf> = args
+        .sources
+        .iter()
+        .map(|source| {
+            if source.as_os_str() == "-" {
+                PathBuf::from("/dev/stdin")
+            } else {
+                source.clone()
+            }
+        })
+        .collect();
+    let mut options = BuildOptions::new(&sources[0], &args.out);
+    options.sources = sources;
     options.merged = args.merged;
     if let Some(memory) = args.memory {
         options.memory_bytes = memory;

@@ -121,8 +121,12 @@ pub struct MapMetadata {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 /// The files a map was built from.
 pub struct SourceInfo {
-    /// The dbSNP VCF's absolute path.
+    /// The dbSNP VCF's absolute path (the first one's, when several were read).
     pub path: String,
+    /// Every source's absolute path, in the order read (empty in maps from before
+    /// several sources were accepted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<String>,
     /// Its size in bytes.
     pub size: u64,
     /// The merge history's absolute path, if one was given.
@@ -154,6 +158,10 @@ pub struct MapCounts {
     pub skipped_contigs: BTreeMap<String, u64>,
     /// Rows on primary contigs without any rs number.
     pub rows_without_rsid: u64,
+    /// Bytes of source text parsed (after inflating): what the build's throughput is
+    /// measured against. 0 in maps from before it was counted.
+    #[serde(default)]
+    pub text_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

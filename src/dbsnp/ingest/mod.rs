@@ -9,6 +9,8 @@
 //! tables (`write`), resolve the merge history, write `meta.json`, and rename the
 //! directory into place (`commit`).
 
+mod inflate;
+mod merged;
 mod parse;
 mod read;
 mod write;
@@ -37,11 +39,13 @@ use crate::types::Contig;
 /// How to build a map.
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
-    /// The dbSNP VCF, bgzipped, gzipped or plain.
-    pub source: PathBuf,
+    /// The dbSNP VCFs, bgzipped, gzipped or plain, read one after the other as one
+    /// (NCBI's release in one file, or one file per chromosome). At least one.
+    pub sources: Vec<PathBuf>,
     /// The map directory to create (or replace, if it holds a vcfq map).
     pub out: PathBuf,
-    /// Merge history: TSV `old_rs<TAB>current_rs`.
+    /// Merge history: NCBI's `refsnp-merged.json` (plain, `.gz` or `.bz2`), or a TSV
+    /// `old_rs<TAB>current_rs`.
     pub merged: Option<PathBuf>,
     /// The build's memory, in bytes: the whole process (sort buffers, the chunks of source
     /// text in flight, the program itself) stays within it. Default 3 GiB; at least
@@ -58,7 +62,7 @@ impl BuildOptions {
     /// 3 GiB to sort in, a parser thread per core.
     pub fn new(source: impl Into<PathBuf>, out: impl Into<PathBuf>) -> BuildOptions {
         BuildOptions {
-            source: source.into(),
+            sources: vec![source.into()],
             out: out.into(),
             merged: None,
             memory_bytes: 3 << 30,
@@ -153,6 +157,7 @@ pub fn minimum_memory_bytes(threads: usize) -> u64 {
         + (3 * threads + 1) * MIN_CHUNK_BYTES
         + MAX_LINE
         + threads * MIN_BATCH_RECORDS * RECORD_BYTES
+        + inflate::memory_bytes(threads)
         + MIN_SORT_BYTES;
     MIN_MEMORY_BYTES.max(smallest as u64)
 }
@@ -196,7 +201,11 @@ impl MemoryPlan {
         let chunk_bytes = (available / 16 / in_flight).clamp(MIN_CHUNK_BYTES, 8 << 20);
         let batch_records =
             (available / 32 / threads / RECORD_BYTES).clamp(MIN_BATCH_RECORDS, 1 << 16);
-        let pipeline = in_flight * chunk_bytes + MAX_LINE + threads * batch_records * RECORD_BYTES;
+        // A BGZF source's blocks in flight between its inflating threads (one per parser).
+        let pipeline = in_flight * chunk_bytes
+            + MAX_LINE
+            + threads * batch_records * RECORD_BYTES
+            + inflate::memory_bytes(threads);
         let sort = available.saturating_sub(pipeline).max(8 << 10);
         // The runs are merged once reading is done and the chunks and sort buffers are
         // freed; the two tables are written at once, so each merge may take half.
@@ -224,14 +233,20 @@ pub fn build_map(
 ) -> Result<BuildSummary, Error> {
     let started = Instant::now();
     let plan = MemoryPlan::new(options.memory_bytes, options.threads);
-    let mut source = Source::open(&options.source)?;
-    let source_size = source.size;
+    let first_path = options
+        .sources
+        .first()
+        .ok_or_else(|| Error::io("reading", io::Error::other("no dbSNP source given")))?;
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let mut source = Source::open(first_path, options.threads, &bytes_read)?;
     let source_header = std::mem::take(&mut source.header);
     let temporary = prepare_temporary_dir(&options.out)?;
     let runs_dir = temporary.path.join("runs");
     fs::create_dir(&runs_dir).map_err(|error| io_error("creating", &runs_dir, error))?;
     let sorted = read_and_sort(source, &runs_dir, options, plan, progress)?;
     let spilled_bytes = sorted.spilled_bytes;
+    // Every byte read (compressed bytes of compressed sources), pipes included.
+    let source_size = bytes_read.load(Ordering::Relaxed);
     let (mut counts, mut files) =
         write_tables(&temporary.path, sorted, options, source_size, progress)?;
     if let Some(merged) = &options.merged {
@@ -251,7 +266,8 @@ pub fn build_map(
         format: FORMAT_NAME.to_string(),
         format_version: FORMAT_VERSION,
         source: SourceInfo {
-            path: absolute(&options.source),
+            path: absolute(first_path),
+            paths: options.sources.iter().map(|path| absolute(path)).collect(),
             size: source_size,
             merged_path: options.merged.as_deref().map(absolute),
         },

@@ -131,6 +131,7 @@ pub(super) fn read_header(
     source: &Path,
     input: &mut impl BufRead,
     line_count: &mut u64,
+    byte_count: &mut u64,
 ) -> Result<(SourceHeader, Vec<u8>), Error> {
     let mut header = SourceHeader::default();
     let mut line = Vec::new();
@@ -156,22 +157,35 @@ pub(super) fn read_header(
             return Ok((header, line));
         }
         *line_count += 1;
+        *byte_count += line.len() as u64;
+        check_header_line(source, &line)?;
         let text = String::from_utf8_lossy(&line);
         let text = text.trim_end();
         if let Some(build) = text.strip_prefix("##dbSNP_BUILD_ID=") {
             header.dbsnp_build = Some(build.to_string());
         } else if let Some(reference) = text.strip_prefix("##reference=") {
-            if names_another_assembly(reference) {
-                return Err(input_error(
-                    source,
-                    format!("its header says ##reference={reference}: vcfq needs the GRCh38 dbSNP release (e.g. GCF_000001405.40 / GRCh38.p14)"),
-                ));
-            }
             header.reference = Some(reference.to_string());
-        } else if let Some(problem) = non_grch38_contig(text.as_bytes()) {
-            return Err(input_error(source, format!("is not on GRCh38: {problem}")));
         }
     }
+}
+
+/// Refuses a header line that says the source is not on GRCh38 (its `##reference`, or a
+/// `##contig` length); used for the first header and for the headers of later files in
+/// the same stream.
+pub(super) fn check_header_line(source: &Path, line: &[u8]) -> Result<(), Error> {
+    let text = String::from_utf8_lossy(line);
+    let text = text.trim_end();
+    if let Some(reference) = text.strip_prefix("##reference=") {
+        if names_another_assembly(reference) {
+            return Err(input_error(
+                source,
+                format!("its header says ##reference={reference}: vcfq needs the GRCh38 dbSNP release (e.g. GCF_000001405.40 / GRCh38.p14)"),
+            ));
+        }
+    } else if let Some(problem) = non_grch38_contig(text.as_bytes()) {
+        return Err(input_error(source, format!("is not on GRCh38: {problem}")));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

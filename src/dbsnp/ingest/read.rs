@@ -1,6 +1,7 @@
-//! Reading the source: one thread inflates it and cuts chunks of whole lines; parser
-//! threads turn each row into (rsID, locus) and (allele, rsID) records for the external
-//! sorters, and count what they read.
+//! Reading the sources: one thread cuts their text into chunks of whole lines (a BGZF
+//! source is inflated on several threads first, `inflate.rs`); parser threads turn each
+//! row into (rsID, locus) and (allele, rsID) records for the external sorters, and count
+//! what they read. Several sources are read one after the other, as one.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -11,6 +12,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::inflate::ParallelBgzfReader;
 use super::MemoryPlan;
 
 use super::parse::{
@@ -22,9 +24,9 @@ use crate::dbsnp::sort::{AlleleRecord, ExternalSorter, SortedRecords};
 use crate::dbsnp::{Locus, MapCounts};
 use crate::error::{Error, ErrorKind};
 
-/// The source file, opened, its header read, positioned at its first data line.
+/// A source file, opened, its header read, positioned at its first data line.
 pub(super) struct Source {
-    path: PathBuf,
+    pub(super) path: PathBuf,
     /// Its size in bytes; 0 when it is not a regular file (a pipe, a device), whose size
     /// is not known in advance.
     pub(super) size: u64,
@@ -33,15 +35,22 @@ pub(super) struct Source {
     input: Box<dyn BufRead + Send>,
     /// The first data line, already read with the header.
     first_data_line: Vec<u8>,
-    /// Header lines read.
+    /// Header lines read, and their bytes.
     header_lines: u64,
-    /// Bytes of the file read so far (compressed bytes for a compressed source).
+    header_bytes: u64,
+    /// Bytes of the files read so far (compressed bytes for a compressed source), shared
+    /// by every source of a build.
     bytes_read: Arc<AtomicU64>,
 }
 
 impl Source {
-    /// Opens `path` (bgzipped, gzipped or plain) and reads its header.
-    pub(super) fn open(path: &Path) -> Result<Source, Error> {
+    /// Opens `path` (bgzipped, gzipped or plain) and reads its header; a BGZF source is
+    /// inflated on `inflate_threads` threads. Bytes read are added to `bytes_read`.
+    pub(super) fn open(
+        path: &Path,
+        inflate_threads: usize,
+        bytes_read: &Arc<AtomicU64>,
+    ) -> Result<Source, Error> {
         let file = File::open(path).map_err(|error| match error.kind() {
             io::ErrorKind::NotFound => input_error(path, "does not exist"),
             _ => io_error("opening", path, error),
@@ -54,30 +63,36 @@ impl Source {
         } else {
             0
         };
-        // One handle, sniffed without consuming: a pipe cannot be opened twice.
-        let bytes_read = Arc::new(AtomicU64::new(0));
+        // One handle, sniffed without consuming: a pipe cannot be opened twice. A pipe's
+        // first read may return less than a block header: read on until the header is
+        // whole (or the stream ends) before deciding.
         let mut counted = BufReader::with_capacity(
             1 << 20,
             CountingReader {
                 inner: file,
-                count: Arc::clone(&bytes_read),
+                count: Arc::clone(bytes_read),
             },
         );
-        let compressed = crate::bgzf::is_gzip(
-            counted
-                .fill_buf()
-                .map_err(|error| io_error("reading", path, error))?,
-        );
-        let mut input: Box<dyn BufRead + Send> = if compressed {
+        let start = sniff(&mut counted).map_err(|error| io_error("reading", path, error))?;
+        let mut input: Box<dyn BufRead + Send> = if crate::bgzf::block_size(&start).is_some() {
+            Box::new(ParallelBgzfReader::new(
+                std::io::Cursor::new(start).chain(counted),
+                inflate_threads,
+            ))
+        } else if crate::bgzf::is_gzip(&start) {
             Box::new(BufReader::with_capacity(
                 1 << 20,
-                flate2::bufread::MultiGzDecoder::new(counted),
+                flate2::bufread::MultiGzDecoder::new(std::io::Cursor::new(start).chain(counted)),
             ))
         } else {
-            Box::new(counted)
+            Box::new(BufReader::with_capacity(
+                1 << 20,
+                std::io::Cursor::new(start).chain(counted),
+            ))
         };
-        let mut header_lines = 0u64;
-        let (header, first_data_line) = read_header(path, &mut input, &mut header_lines)?;
+        let (mut header_lines, mut header_bytes) = (0u64, 0u64);
+        let (header, first_data_line) =
+            read_header(path, &mut input, &mut header_lines, &mut header_bytes)?;
         Ok(Source {
             path: path.to_path_buf(),
             size,
@@ -85,9 +100,27 @@ impl Source {
             input,
             first_data_line,
             header_lines,
-            bytes_read,
+            header_bytes,
+            bytes_read: Arc::clone(bytes_read),
         })
     }
+}
+
+/// The first bytes of a stream, enough to tell BGZF, gzip and plain text apart: a BGZF
+/// block header, or fewer at the end of the stream.
+fn sniff(input: &mut impl Read) -> io::Result<Vec<u8>> {
+    let mut start = vec![0; crate::bgzf::HEADER_SIZE];
+    let mut filled = 0;
+    while filled < start.len() {
+        match input.read(&mut start[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    start.truncate(filled);
+    Ok(start)
 }
 
 /// Counts bytes read from the source file, for progress.
@@ -106,14 +139,16 @@ impl<R: Read> Read for CountingReader<R> {
 
 #[derive(Default)]
 struct WorkerCounts {
+    text_bytes: u64,
     rows_read: u64,
     rows_used: u64,
     rows_without_rsid: u64,
     skipped_contigs: HashMap<Vec<u8>, u64>,
 }
 
-/// A chunk of whole lines and the line number of its first line.
+/// A chunk of whole lines of one source and the line number of its first line.
 struct Chunk {
+    source: usize,
     first_line: u64,
     bytes: Vec<u8>,
 }
@@ -124,6 +159,8 @@ struct Pipeline<'a> {
     loci: Mutex<ExternalSorter<u128>>,
     alleles: Mutex<ExternalSorter<AlleleRecord>>,
     rows_read: AtomicU64,
+    /// Bytes of the sources' first headers (later ones are parsed with the rows).
+    header_bytes: AtomicU64,
     /// Set by a parser that failed: the reader stops at its next chunk, and the parsers
     /// take the chunks already sent without parsing them, so nobody waits for anybody.
     failed: std::sync::atomic::AtomicBool,
@@ -140,7 +177,7 @@ impl Pipeline<'_> {
 /// A parser thread: takes chunks until the reader is done, parses each, and hands its
 /// records to the sorters in batches. After an error (its own or another parser's) or an
 /// interrupt it keeps taking chunks without parsing them, so the reader never blocks.
-fn parse_chunks(source: &Path, pipeline: &Pipeline) -> Result<WorkerCounts, Error> {
+fn parse_chunks(sources: &[PathBuf], pipeline: &Pipeline) -> Result<WorkerCounts, Error> {
     let mut parser = Parser {
         counts: WorkerCounts::default(),
         loci: Vec::with_capacity(pipeline.plan.batch_records),
@@ -162,7 +199,7 @@ fn parse_chunks(source: &Path, pipeline: &Pipeline) -> Result<WorkerCounts, Erro
             continue;
         }
         let before = parser.counts.rows_read;
-        result = parser.chunk(source, &chunk, pipeline);
+        result = parser.chunk(&sources[chunk.source], &chunk, pipeline);
         pipeline
             .rows_read
             .fetch_add(parser.counts.rows_read - before, Ordering::Relaxed);
@@ -186,6 +223,7 @@ struct Parser {
 
 impl Parser {
     fn chunk(&mut self, source: &Path, chunk: &Chunk, pipeline: &Pipeline) -> Result<(), Error> {
+        self.counts.text_bytes += chunk.bytes.len() as u64;
         let lines = (chunk.first_line..).zip(chunk.bytes.split(|&b| b == b'\n'));
         for (line_number, line) in lines {
             if line.len() > MAX_LINE {
@@ -197,7 +235,10 @@ impl Parser {
                     ),
                 ));
             }
-            if !(line.is_empty() || line == b"\r") {
+            if line.first() == Some(&b'#') {
+                // A later file's header (`cat a.vcf.gz b.vcf.gz`), checked as the first.
+                super::parse::check_header_line(source, line)?;
+            } else if !(line.is_empty() || line == b"\r") {
                 self.counts.rows_read += 1;
                 self.line(line).map_err(|message| {
                     input_error(source, format!("line {line_number}: {message}"))
@@ -291,10 +332,11 @@ pub(super) struct SortedPairs {
     pub(super) spilled_bytes: u64,
 }
 
-/// Reads and parses the whole source on `options.threads` parser threads, sorting its
-/// records within the memory plan (runs spill into `runs_dir`).
+/// Reads and parses the sources, one after the other, on `options.threads` parser
+/// threads, sorting their records within the memory plan (runs spill into `runs_dir`).
+/// `first` is `options.sources[0]`, already opened; the others are opened in turn.
 pub(super) fn read_and_sort(
-    source: Source,
+    first: Source,
     runs_dir: &Path,
     options: &BuildOptions,
     plan: MemoryPlan,
@@ -317,18 +359,27 @@ pub(super) fn read_and_sort(
             plan.merge,
         )),
         rows_read: AtomicU64::new(0),
+        header_bytes: AtomicU64::new(0),
         failed: std::sync::atomic::AtomicBool::new(false),
         options,
         plan,
     };
-    let path = source.path.clone();
+    let paths = &options.sources;
+    let source_size = total_size(paths, first.size);
+    let bytes_read = Arc::clone(&first.bytes_read);
     let worker_results: Vec<Result<WorkerCounts, Error>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
-            .map(|_| scope.spawn(|| parse_chunks(&path, &pipeline)))
+            .map(|_| scope.spawn(|| parse_chunks(paths, &pipeline)))
             .collect();
-        let source_size = source.size;
-        let bytes_read = Arc::clone(&source.bytes_read);
-        let read_result = send_chunks(source, &sender, &pipeline, progress);
+        let mut read_result = send_chunks(0, first, source_size, &sender, &pipeline, progress);
+        for (index, path) in paths.iter().enumerate().skip(1) {
+            if read_result.is_err() || pipeline.stopping() {
+                break;
+            }
+            read_result = Source::open(path, threads, &bytes_read).and_then(|source| {
+                send_chunks(index, source, source_size, &sender, &pipeline, progress)
+            });
+        }
         drop(sender);
         // The parsers still work on what was queued: keep reporting until they are done,
         // then report the totals, so that the last frame of reading is the summary's.
@@ -364,10 +415,14 @@ pub(super) fn read_and_sort(
         }
         results
     });
-    let mut counts = MapCounts::default();
+    let mut counts = MapCounts {
+        text_bytes: pipeline.header_bytes.load(Ordering::Relaxed),
+        ..MapCounts::default()
+    };
     for result in worker_results {
         let worker = result?;
         counts.rows_read += worker.rows_read;
+        counts.text_bytes += worker.text_bytes;
         counts.rows_used += worker.rows_used;
         counts.rows_without_rsid += worker.rows_without_rsid;
         for (name, n) in worker.skipped_contigs {
@@ -398,17 +453,34 @@ pub(super) fn read_and_sort(
     })
 }
 
+/// The sources' total size, known only when every one is a regular file.
+fn total_size(paths: &[PathBuf], first_size: u64) -> u64 {
+    let mut total = first_size;
+    for path in paths.iter().skip(1) {
+        match std::fs::metadata(path) {
+            Ok(metadata) if metadata.is_file() && total > 0 => total += metadata.len(),
+            _ => return 0,
+        }
+    }
+    total
+}
+
 /// Inflates the source and sends it to the parsers in chunks of whole lines, reporting
 /// progress after each. Stops at once when a parser failed (its error is the build's) or
 /// the build is interrupted; refuses a line longer than `MAX_LINE`, so that memory stays
 /// bounded whatever the source holds.
 fn send_chunks(
+    index: usize,
     mut source: Source,
+    total_bytes: u64,
     sender: &SyncSender<Chunk>,
     pipeline: &Pipeline,
     progress: &mut dyn FnMut(&BuildProgress),
 ) -> Result<(), Error> {
     let chunk_bytes = pipeline.plan.chunk_bytes;
+    pipeline
+        .header_bytes
+        .fetch_add(source.header_bytes, Ordering::Relaxed);
     let mut carry = std::mem::take(&mut source.first_data_line);
     let mut next_line = source.header_lines + 1;
     loop {
@@ -464,6 +536,7 @@ fn send_chunks(
         }
         let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
         let chunk = Chunk {
+            source: index,
             first_line: next_line,
             bytes,
         };
@@ -473,7 +546,7 @@ fn send_chunks(
                 phase: BuildPhase::Reading,
                 rows_read: pipeline.rows_read.load(Ordering::Relaxed),
                 source_bytes_read: source.bytes_read.load(Ordering::Relaxed),
-                source_bytes_total: source.size,
+                source_bytes_total: total_bytes,
                 keys_written: 0,
             })
         };

@@ -2,14 +2,13 @@
 //! the merge history, each an `fst` of bucket keys beside a file of buckets, each file's
 //! size and CRC-32 kept for `meta.json`.
 
-use std::collections::HashMap;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
-use super::{check_interrupt, input_error, io_error, BuildOptions};
+use super::{check_interrupt, io_error, BuildOptions};
 use crate::dbsnp::format::{
     allele_bucket_key, bucket_body, encode_allele_entry, encode_rsid_entry, rsid_bucket_key,
     rsid_loci, write_bucket, TABLE_MAGIC,
@@ -19,7 +18,6 @@ use crate::dbsnp::{
     rsid_key, FileInfo, ALLELES_FILE, ALLELES_TABLE, MERGED_FILE, RSIDS_FILE, RSIDS_TABLE,
 };
 use crate::error::Error;
-use crate::types::Rsid;
 
 /// A writer that keeps the size and CRC-32 of what passes through, for meta.json.
 struct ChecksumWriter {
@@ -296,48 +294,10 @@ fn split_sort_key(key: &[u8]) -> Option<(usize, u32, &[u8], &[u8])> {
     ))
 }
 
-/// Reads merge history (`old_rs<TAB>current_rs`, `rs` prefixes optional, `#` comments and a
-/// header line allowed), follows chains to an rsID the map holds, and writes `merged.fst`.
+/// Reads merge history (`merged.rs`: NCBI's `refsnp-merged.json` or a TSV), follows
+/// chains to an rsID the map holds, and writes `merged.fst`.
 pub(super) fn write_merged(dir: &Path, merged: &Path) -> Result<(FileInfo, u64), Error> {
-    let text = fs::read(merged).map_err(|error| match error.kind() {
-        io::ErrorKind::NotFound => input_error(merged, "does not exist"),
-        _ => io_error("reading", merged, error),
-    })?;
-    let number = |field: &[u8]| -> Option<u64> {
-        let digits = field
-            .strip_prefix(b"rs")
-            .or_else(|| field.strip_prefix(b"RS"))
-            .unwrap_or(field);
-        Rsid::parse_vcf_token(&[b"rs", digits].concat()).map(Rsid::number)
-    };
-    let mut merges: HashMap<u64, u64> = HashMap::new();
-    for (index, line) in text.split(|&b| b == b'\n').enumerate() {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.is_empty() || line.starts_with(b"#") {
-            continue;
-        }
-        let mut fields = line.split(|&b| b == b'\t');
-        let (old, current) = (
-            fields.next().unwrap_or_default(),
-            fields.next().unwrap_or_default(),
-        );
-        match (number(old), number(current)) {
-            (Some(old), Some(current)) => {
-                merges.insert(old, current);
-            }
-            _ if index == 0 => {} // a header line
-            _ => {
-                return Err(input_error(
-                    merged,
-                    format!(
-                        "line {}: expected `old_rs<TAB>current_rs`, got {:?}",
-                        index + 1,
-                        String::from_utf8_lossy(line)
-                    ),
-                ))
-            }
-        }
-    }
+    let merges = super::merged::read_merges(merged)?;
     let map_file = |name: &str| -> Result<Mmap, Error> {
         let path = dir.join(name);
         let file = File::open(&path).map_err(|error| io_error("opening", &path, error))?;

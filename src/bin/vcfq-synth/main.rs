@@ -1,11 +1,15 @@
 //! `vcfq-synth`: seeded generators of benchmark data (never committed; benchmarks write
 //! it under `target/`).
 //!
-//! - `vcfq-synth dbsnp --rows N --out FILE.vcf.gz`: a dbSNP-like GRCh38 VCF as dense as
-//!   the real release (a row every ~2.8 bp, filling chr1, then chr2, ...; the full release
-//!   has 1.1 billion rows on 3.1 Gb), RefSeq contig names, rs numbers spread over
-//!   1..2^31 and unrelated to position as in real dbSNP, ~10% indels, ~8% multi-allelic,
-//!   ~0.5% of rsIDs at a second locus, ~0.5% rows on scaffolds.
+//! - `vcfq-synth dbsnp --rows N --out FILE.vcf.gz` (or `--out -`, standard output): a
+//!   dbSNP-like GRCh38 VCF as dense as the real release (a row every ~2.8 bp, filling
+//!   chr1, then chr2, ...; the full release has 1.1 billion rows on 3.1 Gb), RefSeq
+//!   contig names, rs numbers spread over 1..2^31 and unrelated to position as in real
+//!   dbSNP, ~10% indels, ~8% multi-allelic, ~0.5% of rsIDs at a second locus, ~0.5% rows
+//!   on scaffolds. Short rows by default; `--realistic` writes rows as long and varied as
+//!   the real release's (GENEINFO, function flags, FREQ over up to 16 studies, COMMON,
+//!   ClinVar fields: `dbsnp.rs` says what is modelled). Files are BGZF by default, as
+//!   NCBI ships the release; standard output is plain text.
 //!
 //! - `vcfq-synth sample --rows N --out FILE.vcf.gz`: an imputed-like single-sample GRCh38
 //!   VCF (phased GT, DS, GP; INFO RAF, AF, INFO; IDs like `1:11796321:G:A` as in the 1000
@@ -14,8 +18,12 @@
 //!   rsID unrelated to position; and `FILE.queries.tsv`, rsID and locus of every 97th site
 //!   that has one, for benchmark queries.
 //!
-//! `dbsnp` also writes `OUT.samples.tsv`: rs, chromosome, POS, REF and first ALT of every
-//! 997th row, for lookup benchmarks. The same seed always gives the same bytes.
+//! `dbsnp` also writes `OUT.samples.tsv` (or `--samples FILE`): rs, chromosome, POS, REF
+//! and first ALT of every 997th row, for lookup benchmarks. The same seed always gives
+//! the same bytes.
+
+mod bgzf;
+mod dbsnp;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -24,6 +32,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use vcfq::Contig;
+
+use dbsnp::{write_dbsnp, Compression, DbsnpOptions};
 
 #[derive(Parser)]
 #[command(name = "vcfq-synth", about = "Seeded generators of benchmark VCFs")]
@@ -34,8 +44,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// A dbSNP-like VCF, gzipped.
-    Dbsnp(Generate),
+    /// A dbSNP-like VCF (BGZF, or plain text on standard output).
+    Dbsnp(DbsnpArgs),
     /// An imputed-like sample VCF (bgzipped, indexed) with its dbSNP-like VCF.
     Sample(Generate),
     /// The inflate floor of a bgzipped file: the median time to inflate one of its full
@@ -49,6 +59,28 @@ enum Command {
         #[arg(long, default_value_t = 2000)]
         blocks: usize,
     },
+}
+
+#[derive(clap::Args)]
+struct DbsnpArgs {
+    /// How many data rows.
+    #[arg(long)]
+    rows: u64,
+    /// The file to write; `-` is standard output.
+    #[arg(long)]
+    out: PathBuf,
+    /// Where the lookup samples go (default `OUT.samples.tsv`; none for `-`).
+    #[arg(long)]
+    samples: Option<PathBuf>,
+    /// Rows as long and varied as the real release's.
+    #[arg(long)]
+    realistic: bool,
+    /// How to compress.
+    #[arg(long, value_enum, default_value_t = Compression::Auto)]
+    compression: Compression,
+    /// The same seed gives the same bytes.
+    #[arg(long, default_value_t = 20261129)]
+    seed: u64,
 }
 
 #[derive(clap::Args)]
@@ -107,114 +139,6 @@ fn scrambled_rs(index: u64) -> u64 {
         x ^= x >> 13;
     }
     x + 1
-}
-
-fn write_dbsnp(rows: u64, out: &PathBuf, seed: u64) -> std::io::Result<()> {
-    let file = File::create(out)?;
-    let mut samples_path = out.clone().into_os_string();
-    samples_path.push(".samples.tsv");
-    let mut samples = BufWriter::new(File::create(samples_path)?);
-    let mut writer = BufWriter::with_capacity(
-        1 << 20,
-        flate2::write::GzEncoder::new(file, flate2::Compression::fast()),
-    );
-    writeln!(writer, "##fileformat=VCFv4.0")?;
-    writeln!(writer, "##source=vcfq-synth dbsnp (seed {seed})")?;
-    writeln!(writer, "##dbSNP_BUILD_ID=999")?;
-    writeln!(writer, "##reference=GRCh38.p14")?;
-    writeln!(writer, "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO")?;
-    let mut rng = Rng(seed);
-    let mut line = Vec::with_capacity(256);
-    let mut row = 0u64;
-    let mut recent: Vec<u64> = Vec::new();
-    'contigs: for contig in Contig::all() {
-        let mut position = 10_000 + rng.below(1000);
-        loop {
-            if row >= rows {
-                break 'contigs;
-            }
-            if position + 50 > contig.length {
-                break;
-            }
-            // ~0.5% of rows repeat an earlier rsID elsewhere (an rsID at two loci).
-            let rs = if !recent.is_empty() && rng.chance(5) {
-                recent[rng.below(recent.len() as u64) as usize]
-            } else {
-                scrambled_rs(row)
-            };
-            if recent.len() < 4096 {
-                recent.push(rs);
-            } else {
-                let slot = rng.below(4096) as usize;
-                recent[slot] = rs;
-            }
-            line.clear();
-            // ~0.5% of rows on a scaffold, which the map skips.
-            if rng.chance(5) {
-                line.extend_from_slice(
-                    format!("NW_0257918{:02}.1\t{position}\t", rng.below(100)).as_bytes(),
-                );
-            } else {
-                line.extend_from_slice(contig.refseq_accession.as_bytes());
-                line.extend_from_slice(format!("\t{position}\t").as_bytes());
-            }
-            line.extend_from_slice(format!("rs{rs}\t").as_bytes());
-            let variant_class = if rng.chance(100) {
-                let reference_length = 1 + rng.below(6) as usize;
-                random_bases(&mut rng, reference_length, &mut line);
-                line.push(b'\t');
-                let anchor = line[line.len() - 1 - reference_length];
-                line.push(anchor);
-                if reference_length == 1 {
-                    let inserted = 1 + rng.below(4) as usize;
-                    random_bases(&mut rng, inserted, &mut line);
-                }
-                "INDEL"
-            } else {
-                let reference = BASES[rng.below(4) as usize];
-                line.push(reference);
-                line.push(b'\t');
-                let alternates = if rng.chance(80) { 2 + rng.below(2) } else { 1 };
-                let mut written = 0;
-                for base in BASES.iter().cycle().skip(rng.below(4) as usize).take(4) {
-                    if *base != reference && written < alternates {
-                        if written > 0 {
-                            line.push(b',');
-                        }
-                        line.push(*base);
-                        written += 1;
-                    }
-                }
-                "SNV"
-            };
-            line.extend_from_slice(
-                format!("\t.\t.\tRS={rs};dbSNPBuildID=151;SSR=0;VC={variant_class}\n").as_bytes(),
-            );
-            writer.write_all(&line)?;
-            if row.is_multiple_of(SAMPLE_EVERY) && !line.starts_with(b"NW_") {
-                // rs, chromosome, POS, REF, first ALT: lookups for the scale benchmark.
-                let text = String::from_utf8_lossy(&line);
-                let fields: Vec<&str> = text.trim_end().split('\t').collect();
-                let first_alt = fields[4].split(',').next().unwrap_or_default();
-                writeln!(
-                    samples,
-                    "{rs}\t{}\t{}\t{}\t{first_alt}",
-                    contig.name, fields[1], fields[3]
-                )?;
-            }
-            row += 1;
-            // ~8% of positions hold a second row (another allele or class); otherwise the
-            // next row is 1 to 5 bp on (2.8 bp on average, as in the full release).
-            if !rng.chance(80) {
-                position += 1 + rng.below(4) + u64::from(rng.chance(200));
-            }
-        }
-    }
-    writer
-        .into_inner()
-        .map_err(|error| error.into_error())?
-        .finish()?;
-    Ok(())
 }
 
 fn with_suffix(path: &std::path::Path, suffix: &str) -> PathBuf {
@@ -415,7 +339,14 @@ fn inflate_floor(vcf: &std::path::Path, count: usize) -> std::io::Result<()> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Dbsnp(Generate { rows, out, seed }) => write_dbsnp(rows, &out, seed),
+        Command::Dbsnp(args) => write_dbsnp(&DbsnpOptions {
+            rows: args.rows,
+            out: (args.out.as_os_str() != "-").then_some(args.out),
+            samples: args.samples,
+            seed: args.seed,
+            realistic: args.realistic,
+            compression: args.compression,
+        }),
         Command::Sample(Generate { rows, out, seed }) => write_sample(rows, &out, seed),
         Command::Floor { vcf, blocks } => inflate_floor(&vcf, blocks),
     };
