@@ -10,6 +10,8 @@
 //!    its peak RSS, the peak disk it took (temporary runs and the map being written, from
 //!    the file system's free space, polled), and its source throughput (MB/s of text
 //!    parsed);
+//!    `--merged-rows K` adds a merge history of K lines in NCBI's refsnp-merged.json
+//!    form (`vcfq-synth merged`) and reports its share of the build time;
 //! 3. times `vcfq dbsnp check` on the map, opening the map, and warm rsID resolves and
 //!    allele lookups;
 //! 4. prints the numbers and writes them to `target/bench-data/dbsnp-scale-N[-realistic]
@@ -120,12 +122,19 @@ fn main() {
     let mut rsids: u64 = 9_100_000;
     let mut memory: Option<String> = None;
     let mut threads: Option<String> = None;
+    let mut merged_rows: u64 = 0;
     let args: Vec<String> = std::env::args().collect();
     let realistic = args.iter().any(|arg| arg == "--realistic");
     let stream = args.iter().any(|arg| arg == "--stream");
     for pair in args.windows(2) {
         match pair[0].as_str() {
             "--threads" => threads = Some(pair[1].clone()),
+            "--merged-rows" => {
+                merged_rows = pair[1]
+                    .replace('_', "")
+                    .parse()
+                    .expect("--merged-rows takes a number")
+            }
             "--rsids" => {
                 rsids = pair[1]
                     .replace('_', "")
@@ -175,6 +184,24 @@ fn main() {
     }
     if let Some(threads) = &threads {
         build.args(["--threads", threads]);
+    }
+    if merged_rows > 0 {
+        let merged = dir.join(format!("refsnp-merged-{merged_rows}-for-{rsids}.json"));
+        if !merged.exists() {
+            run_measured(
+                Command::new(env!("CARGO_BIN_EXE_vcfq-synth")).args([
+                    "merged",
+                    "--rows",
+                    &merged_rows.to_string(),
+                    "--dbsnp-rows",
+                    &rsids.to_string(),
+                    "--out",
+                    merged.to_str().unwrap(),
+                ]),
+                &dir,
+            );
+        }
+        build.args(["--merged", merged.to_str().unwrap()]);
     }
     let built = run_measured(&mut build, &dir);
     if let Some(mut child) = generator {
@@ -265,6 +292,9 @@ fn main() {
         "source_text_megabytes_per_second": text_megabytes / build_seconds,
         "peak_disk_bytes": built.peak_disk,
         "check_seconds": checked.seconds,
+        "merged_rows": merged_rows,
+        "merged_rsids": meta.counts.merged,
+        "merged_seconds": meta.merged_seconds,
         "peak_rss_bytes": peak_rss,
         "map_bytes": map_bytes,
         "bytes_per_rsid": per_rsid,
@@ -286,6 +316,7 @@ fn main() {
          source: {text_mb:.0} MB of text ({source_mb:.0} MB read), {kind}\n\
          build: {build_seconds:.1} s ({rate:.2} M rsIDs/s, {throughput:.1} MB/s of text), \
          {cpu:.0} CPU s, peak RSS {rss:.0} MiB, peak disk {disk:.1} GB\n\
+         merge history: {merged_rows} lines, {merged} rsIDs resolved, {merged_seconds:.1} s\n\
          check: {check:.1} s\n\
          map: {map_mb:.1} MB ({per_rsid:.1} bytes per rsID); open {open_micros:.0} us\n\
          resolve: {warm_resolve:.2} us warm ({cold_resolve:.2} us first pass), {found}/{n} found\n\
@@ -304,6 +335,8 @@ fn main() {
         cpu = built.cpu_seconds,
         disk = built.peak_disk as f64 / 1e9,
         check = checked.seconds,
+        merged = meta.counts.merged,
+        merged_seconds = meta.merged_seconds,
         rsids = meta.counts.rsids,
         keys = meta.counts.allele_keys,
         rate = meta.counts.rsids as f64 / build_seconds / 1e6,

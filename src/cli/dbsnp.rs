@@ -264,13 +264,23 @@ fn run_build(args: BuildArgs) -> Result<(), Failure> {
     let text = format!(
         "dbSNP map written to {out} in {seconds:.1} s\n\
          source: {source} (dbSNP build {build}, reference {reference})\n\
-         rows read: {rows}; used: {used}; without an rs number: {no_rs}\n\
-         rsIDs: {rsids} ({multi} at several loci); rsID loci: {loci}; allele keys: {keys}; merged rsIDs: {merged}\n\
+         rows read: {rows} ({text_mb:.1} MB of text); used: {used}; without an rs number: {no_rs}\n\
+         rsIDs: {rsids} ({multi} at several loci); rsID loci: {loci}; allele keys: {keys}; merged rsIDs: {merged}{merged_time}\n\
          rows skipped on other contigs: {skipped_total}{skipped_detail}\n\
          map size: {size} bytes ({per:.1} bytes per rsID); temporary sort data: {spilled} bytes\n",
         out = args.out.display(),
         seconds = summary.seconds,
-        source = meta.source.path,
+        source = if meta.source.paths.len() > 1 {
+            meta.source.paths.join(", ")
+        } else {
+            meta.source.path.clone()
+        },
+        text_mb = counts.text_bytes as f64 / 1e6,
+        merged_time = if meta.source.merged_path.is_some() {
+            format!(" (merge history read in {:.1} s)", meta.merged_seconds)
+        } else {
+            String::new()
+        },
         build = meta.dbsnp_build.as_deref().unwrap_or("unknown"),
         reference = meta.reference.as_deref().unwrap_or("unknown"),
         rows = counts.rows_read,

@@ -114,6 +114,9 @@ pub struct MapMetadata {
     pub built_at_unix_seconds: u64,
     /// How long the build took.
     pub build_seconds: f64,
+    /// Of which reading and resolving the merge history (`--merged`) took.
+    #[serde(default)]
+    pub merged_seconds: f64,
     /// Size and CRC-32 of every data file, for `vcfq dbsnp check`.
     pub files: BTreeMap<String, FileInfo>,
 }

@@ -466,3 +466,42 @@ fn realistic_info(
         line.extend_from_slice(b".3;CLNGENE=.,PAH");
     }
 }
+
+/// Writes a merge history in NCBI's `refsnp-merged.json` form for a source of
+/// `dbsnp_rows` rows: `rows` retired rsIDs (rs numbers the source does not use), each
+/// merged into a current one, one in ten into another retired one (a chain), one in
+/// twenty listing an older rsID in `dbsnp1_merges`; with the dates and builds NCBI's
+/// lines carry.
+pub fn write_merged(
+    rows: u64,
+    dbsnp_rows: u64,
+    out: &std::path::Path,
+    seed: u64,
+) -> io::Result<()> {
+    let mut writer = BufWriter::with_capacity(1 << 20, File::create(out)?);
+    let mut rng = Rng(seed ^ 0x6d65_7267_6564);
+    let retired = |index: u64| scrambled_rs(dbsnp_rows + index);
+    for index in 0..rows {
+        let id = retired(index);
+        let into = if index > 0 && rng.chance(100) {
+            retired(rng.below(index))
+        } else {
+            scrambled_rs(rng.below(dbsnp_rows.max(1)))
+        };
+        let build = 130 + rng.below(27);
+        let older = if rng.chance(50) {
+            format!(
+                "{{\"merged_rsid\":\"{}\",\"revision\":\"{}\",\"merge_date\":\"2008-05-24T00:00Z\"}}",
+                retired(rows + index),
+                build - 10
+            )
+        } else {
+            String::new()
+        };
+        writeln!(
+            writer,
+            "{{\"refsnp_id\":\"{id}\",\"create_date\":\"2002-04-24T14:21Z\",\"last_update_date\":\"2022-10-12T00:00Z\",\"last_update_build_id\":\"{build}\",\"dbsnp1_merges\":[{older}],\"merged_snapshot_data\":{{\"proxy_time\":\"2022-10-12T00:00Z\",\"proxy_build_id\":\"{build}\",\"merged_into\":[\"{into}\"]}}}}"
+        )?;
+    }
+    writer.flush()
+}

@@ -33,7 +33,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use vcfq::Contig;
 
-use dbsnp::{write_dbsnp, Compression, DbsnpOptions};
+use dbsnp::{write_dbsnp, write_merged, Compression, DbsnpOptions};
 
 #[derive(Parser)]
 #[command(name = "vcfq-synth", about = "Seeded generators of benchmark VCFs")]
@@ -46,6 +46,21 @@ struct Cli {
 enum Command {
     /// A dbSNP-like VCF (BGZF, or plain text on standard output).
     Dbsnp(DbsnpArgs),
+    /// A merge history in NCBI's refsnp-merged.json form, for a dbSNP-like VCF.
+    Merged {
+        /// How many retired rsIDs.
+        #[arg(long)]
+        rows: u64,
+        /// The rows of the dbSNP-like VCF it goes with (same seed).
+        #[arg(long)]
+        dbsnp_rows: u64,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// The same seed gives the same bytes.
+        #[arg(long, default_value_t = 20261129)]
+        seed: u64,
+    },
     /// An imputed-like sample VCF (bgzipped, indexed) with its dbSNP-like VCF.
     Sample(Generate),
     /// The inflate floor of a bgzipped file: the median time to inflate one of its full
@@ -347,6 +362,12 @@ fn main() -> ExitCode {
             realistic: args.realistic,
             compression: args.compression,
         }),
+        Command::Merged {
+            rows,
+            dbsnp_rows,
+            out,
+            seed,
+        } => write_merged(rows, dbsnp_rows, &out, seed),
         Command::Sample(Generate { rows, out, seed }) => write_sample(rows, &out, seed),
         Command::Floor { vcf, blocks } => inflate_floor(&vcf, blocks),
     };

@@ -249,6 +249,7 @@ pub fn build_map(
     let source_size = bytes_read.load(Ordering::Relaxed);
     let (mut counts, mut files) =
         write_tables(&temporary.path, sorted, options, source_size, progress)?;
+    let mut merged_seconds = 0.0;
     if let Some(merged) = &options.merged {
         progress(&BuildProgress {
             phase: BuildPhase::WritingMerged,
@@ -257,9 +258,11 @@ pub fn build_map(
             source_bytes_total: source_size,
             keys_written: 0,
         });
+        let merge_started = Instant::now();
         let (info, resolved) = write_merged(&temporary.path, merged)?;
         files.insert(MERGED_FILE.to_string(), info);
         counts.merged = resolved;
+        merged_seconds = merge_started.elapsed().as_secs_f64();
     }
     let _ = fs::remove_dir(&runs_dir);
     let metadata = MapMetadata {
@@ -282,6 +285,7 @@ pub fn build_map(
             .duration_since(UNIX_EPOCH)
             .map_or(0, |age| age.as_secs()),
         build_seconds: started.elapsed().as_secs_f64(),
+        merged_seconds,
         files,
     };
     let meta_bytes = write_metadata(&temporary.path, &metadata)?;
