@@ -253,7 +253,7 @@ fn the_progress_ends_at_the_summarys_counts_on_a_file_and_on_a_pipe() {
         stdout
             .split("rows read: ")
             .nth(1)
-            .and_then(|rest| rest.split(';').next())
+            .and_then(|rest| rest.split([';', ' ']).next())
             .map(String::from)
             .unwrap()
     };

@@ -133,7 +133,10 @@ impl BuildDisplay {
                 progress.rows_read as f64 / seconds
             ),
             BuildPhase::WritingRsids => {
-                format!("writing rsids.fst: {} rsIDs", progress.keys_written)
+                format!(
+                    "writing rsids.fst and alleles.fst: {} keys",
+                    progress.keys_written
+                )
             }
             BuildPhase::WritingAlleles => {
                 format!("writing alleles.fst: {} allele keys", progress.keys_written)

@@ -77,7 +77,7 @@ impl BuildOptions {
 pub enum BuildPhase {
     /// Reading and parsing the source (progress in input bytes).
     Reading,
-    /// Writing `rsids.fst` (progress in rsIDs).
+    /// Writing `rsids.fst` and `alleles.fst`, at once (progress in keys of both).
     WritingRsids,
     /// Writing `alleles.fst` (progress in allele keys).
     WritingAlleles,
@@ -96,7 +96,8 @@ pub struct BuildProgress {
     pub source_bytes_read: u64,
     /// The source's size in bytes (0 when unknown).
     pub source_bytes_total: u64,
-    /// Keys written in the current writing phase.
+    /// Keys written in the current writing phase (while the two tables are written at
+    /// once, rsIDs and allele keys together).
     pub keys_written: u64,
 }
 
