@@ -139,6 +139,15 @@ pub enum ErrorKind {
         /// What went wrong.
         message: String,
     },
+    /// A cohort's input (its manifest or sample list) is wrong, or a cohort run stopped
+    /// (`--fail-fast`, an interrupt); `class` is what the cause was.
+    #[error("{message}")]
+    Cohort {
+        /// What went wrong.
+        message: String,
+        /// The class of the cause.
+        class: ErrorClass,
+    },
     /// An I/O error outside any one file's content.
     #[error("{context}: {source}")]
     Io {
@@ -164,6 +173,7 @@ impl Error {
             ErrorKind::VcfNotFound { .. } | ErrorKind::SampleNotFound { .. } => {
                 ErrorClass::NotFound
             }
+            ErrorKind::Cohort { class, .. } => *class,
             ErrorKind::Corrupt { .. }
             | ErrorKind::Io { .. }
             | ErrorKind::DbsnpMap { .. }

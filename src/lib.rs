@@ -62,6 +62,7 @@
 #![warn(missing_docs)]
 
 mod bgzf;
+pub mod cohort;
 pub mod dbsnp;
 pub mod engine;
 pub mod error;

@@ -2,6 +2,7 @@
 
 mod batch;
 mod cli;
+mod cohort;
 mod concurrency;
 mod dbsnp;
 mod edge;

@@ -76,6 +76,58 @@ impl SampleArgs {
     }
 }
 
+/// A request as flags, a region or a query string (`vcfq query`, `vcfq cohort`).
+#[derive(Args)]
+pub(crate) struct RequestArgs {
+    /// Contig, chr-prefixed: chr1..chr22, chrX, chrY, chrM.
+    #[arg(short, long, allow_hyphen_values = true)]
+    chromosome: Option<String>,
+    /// 1-based position (point query).
+    #[arg(short, long, allow_hyphen_values = true)]
+    position: Option<String>,
+    /// 1-based start of the range, inclusive.
+    #[arg(long, allow_hyphen_values = true)]
+    start_position: Option<String>,
+    /// 1-based end of the range, inclusive (at most 100000 past the start).
+    #[arg(long, allow_hyphen_values = true)]
+    end_position: Option<String>,
+    /// Comma-separated rsIDs (1 to 50).
+    #[arg(short, long, allow_hyphen_values = true)]
+    rsid: Option<String>,
+    #[command(flatten)]
+    paging: PagingArgs,
+    /// The request as a region (chr19:44908684, chr19:44905000-44910000) or a query
+    /// string ('chromosome=chr19&position=44908684').
+    #[arg(value_name = "REGION_OR_QUERY")]
+    query_string: Option<String>,
+}
+
+impl RequestArgs {
+    /// The request's parameters: the region or query string's, then the flags' (a flag
+    /// given again overrides, as a repeated query parameter does).
+    pub(crate) fn parameters(&self) -> Vec<(String, String)> {
+        let mut parameters = self
+            .query_string
+            .as_deref()
+            .map(vcfq::request::region_or_query_parameters)
+            .unwrap_or_default();
+        let flags = [
+            ("chromosome", &self.chromosome),
+            ("position", &self.position),
+            ("start_position", &self.start_position),
+            ("end_position", &self.end_position),
+            ("rsid", &self.rsid),
+        ];
+        for (name, value) in flags {
+            if let Some(value) = value {
+                parameters.push((name.to_string(), value.clone()));
+            }
+        }
+        parameters.extend(self.paging.parameters());
+        parameters
+    }
+}
+
 #[derive(Args)]
 pub(crate) struct OutputArgs {
     /// Response shape: the documentation page's (docs) or the published schema's (openapi).

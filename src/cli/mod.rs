@@ -2,6 +2,7 @@
 //! the binary uses this; the library knows nothing of it.
 
 mod args;
+mod cohort;
 mod dbsnp;
 mod index;
 mod parity;
@@ -35,6 +36,9 @@ pub(crate) enum Command {
     /// Answer one request (a query string or a region) per input line, one compact
     /// response body per output line.
     Batch(query::BatchArgs),
+    /// Answer one request for many samples (a store's, or a manifest's VCFs) as one
+    /// result: ndjson, an Arrow IPC stream or Parquet.
+    Cohort(cohort::CohortArgs),
     /// Build, check or describe a dbSNP map (rsID <-> locus).
     #[command(subcommand)]
     Dbsnp(dbsnp::DbsnpCommand),
@@ -68,6 +72,7 @@ impl Command {
         match self {
             Command::Query(args) => query::run_query(args),
             Command::Batch(args) => query::run_batch(args),
+            Command::Cohort(args) => cohort::run(args),
             Command::Dbsnp(command) => dbsnp::run(command),
             Command::Sample(command) => sample::run(command),
             Command::Serve(args) => serve::run(args),

@@ -10,39 +10,20 @@ use vcfq::request::region_or_query_parameters;
 use vcfq::response::error_body;
 use vcfq::{Error, Request};
 
-use super::args::{OutputArgs, PagingArgs, SampleArgs};
+use super::args::{OutputArgs, PagingArgs, RequestArgs, SampleArgs};
 use super::{output_error, Failure};
 
 #[derive(Args)]
 pub(crate) struct QueryArgs {
     #[command(flatten)]
     sample: SampleArgs,
-    /// Contig, chr-prefixed: chr1..chr22, chrX, chrY, chrM.
-    #[arg(short, long, allow_hyphen_values = true)]
-    chromosome: Option<String>,
-    /// 1-based position (point query).
-    #[arg(short, long, allow_hyphen_values = true)]
-    position: Option<String>,
-    /// 1-based start of the range, inclusive.
-    #[arg(long, allow_hyphen_values = true)]
-    start_position: Option<String>,
-    /// 1-based end of the range, inclusive (at most 100000 past the start).
-    #[arg(long, allow_hyphen_values = true)]
-    end_position: Option<String>,
-    /// Comma-separated rsIDs (1 to 50).
-    #[arg(short, long, allow_hyphen_values = true)]
-    rsid: Option<String>,
     #[command(flatten)]
-    paging: PagingArgs,
+    request: RequestArgs,
     #[command(flatten)]
     output: OutputArgs,
     /// Indent the JSON for people (parity checks use the compact default).
     #[arg(long)]
     pretty: bool,
-    /// The request as a region (chr19:44908684, chr19:44905000-44910000) or a query
-    /// string ('chromosome=chr19&position=44908684').
-    #[arg(value_name = "REGION_OR_QUERY")]
-    query_string: Option<String>,
 }
 
 #[derive(Args)]
@@ -64,24 +45,7 @@ pub(crate) struct BatchArgs {
 }
 
 pub(crate) fn run_query(args: QueryArgs) -> Result<(), Failure> {
-    let mut parameters = args
-        .query_string
-        .as_deref()
-        .map(region_or_query_parameters)
-        .unwrap_or_default();
-    let flags = [
-        ("chromosome", &args.chromosome),
-        ("position", &args.position),
-        ("start_position", &args.start_position),
-        ("end_position", &args.end_position),
-        ("rsid", &args.rsid),
-    ];
-    for (name, value) in flags {
-        if let Some(value) = value {
-            parameters.push((name.to_string(), value.clone()));
-        }
-    }
-    parameters.extend(args.paging.parameters());
+    let parameters = args.request.parameters();
     // The sample first, then the request, as the hosted API looks a sample up before it
     // reads the query parameters.
     let (sample, base_url) = args.sample.open()?;

@@ -57,6 +57,8 @@ struct PageLines {
     contigs: Vec<&'static Contig>,
     /// The `rsid` field where it is already known (rsID mode), by line.
     resolved: Vec<Option<Option<Rsid>>>,
+    /// rsID mode: see `Records::rsid_matches`.
+    rsid_matches: Vec<(Rsid, Option<usize>)>,
 }
 
 impl PageLines {
@@ -114,9 +116,24 @@ impl<'s> Records<'s> {
         self.page.len() == 0
     }
 
+    /// rsID mode: each requested rsID the dbSNP map resolves, with the record of this
+    /// page it matches (its index in [`Records::iter`] order), once per (rsID, record)
+    /// pair, in request order. A record that two requested rsIDs match appears in the
+    /// answer once, at the first one's place, but here under both. A resolved rsID that
+    /// matches no record of this sample appears once with `None` (on the first page
+    /// only: paging is over records). Empty for position and range requests.
+    pub fn rsid_matches(&self) -> &[(Rsid, Option<usize>)] {
+        &self.page.rsid_matches
+    }
+
+    /// The contig and line of the `index`th record of the page.
+    pub(crate) fn line(&self, index: usize) -> (&'static Contig, &[u8]) {
+        self.page.get(index)
+    }
+
     /// The `index`th record of the page (`index < len()`).
     #[inline(always)]
-    fn get(&self, index: usize) -> Result<Record<'_>, Error> {
+    pub(crate) fn get(&self, index: usize) -> Result<Record<'_>, Error> {
         let (contig, line) = self.page.get(index);
         self.sample
             .record(self.dbsnp, contig, line, self.page.resolved[index])
@@ -249,6 +266,11 @@ impl Sample {
         }
     }
 
+    /// The 0-based column of the sample that fills `genotype`.
+    pub(crate) fn sample_column(&self) -> Option<usize> {
+        self.sample_column
+    }
+
     /// The sample column that fills `genotype`, if the VCF has samples.
     pub fn sample_name(&self) -> Option<&str> {
         self.sample_name.as_deref()
@@ -297,6 +319,32 @@ impl Sample {
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
         let records = self.records(request, options.dbsnp.as_deref())?;
+        self.write_records_unchecked(&records, request, options, out)
+    }
+
+    /// Appends the response body for `records`, this sample's answer to `request`.
+    pub(crate) fn write_records(
+        &self,
+        records: &Records<'_>,
+        request: &Request,
+        options: &ResponseOptions,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let start = out.len();
+        let result = self.write_records_unchecked(records, request, options, out);
+        if result.is_err() {
+            out.truncate(start);
+        }
+        result
+    }
+
+    fn write_records_unchecked(
+        &self,
+        records: &Records<'_>,
+        request: &Request,
+        options: &ResponseOptions,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
         write_head(
             out,
             records.count(),
@@ -441,7 +489,16 @@ impl Sample {
         // shared by every rsID that considers the record and by its `rsid` field.
         let mut allele_rsids: Vec<Option<Vec<Vec<Rsid>>>> = vec![None; found.len()];
         let mut order: Vec<(usize, Option<Rsid>)> = Vec::new();
+        // Each record's rank in `order`, and every (requested rsID, record it matches)
+        // pair, records already taken by an earlier rsID included (`Records::rsid_matches`).
+        let mut rank_of: Vec<Option<usize>> = vec![None; found.len()];
+        let mut matched: Vec<(Rsid, Option<usize>)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (requested, current, places) in &targets {
+            if !seen.insert(*requested) {
+                continue;
+            }
+            let matched_before = matched.len();
             for (sequence_id, position, contig) in places {
                 let Ok(slot) =
                     ranges.binary_search_by_key(&(*sequence_id, *position), |(key, _)| *key)
@@ -450,6 +507,16 @@ impl Sample {
                 };
                 for index in ranges[slot].1.clone() {
                     if taken[index] {
+                        let (_, line) = found.get(index);
+                        let record = split_record(line, None)
+                            .map_err(|message| self.corrupt_at(contig, line, &message))?;
+                        let per_alt = allele_rsids[index].as_deref().unwrap_or_default();
+                        if rsids_in_id_column(record.id)
+                            .any(|rsid| rsid == *requested || rsid == *current)
+                            || per_alt.iter().any(|rsids| rsids.contains(current))
+                        {
+                            matched.push((*requested, Some(index)));
+                        }
                         continue;
                     }
                     let (_, line) = found.get(index);
@@ -484,19 +551,35 @@ impl Sample {
                             .next()
                             .or_else(|| per_alt.iter().find_map(|rsids| rsids.first().copied()));
                         order.push((index, field));
+                        rank_of[index] = Some(order.len() - 1);
+                        matched.push((*requested, Some(index)));
                     }
                 }
+            }
+            if matched.len() == matched_before {
+                matched.push((*requested, None));
             }
         }
         let page_end = paging
             .limit
             .map_or(u64::MAX, |limit| paging.offset.saturating_add(limit));
+        let on_page = |rank: usize| (rank as u64) >= paging.offset && (rank as u64) < page_end;
         for (rank, &(index, rsid)) in order.iter().enumerate() {
-            if (rank as u64) >= paging.offset && (rank as u64) < page_end {
+            if on_page(rank) {
                 let (contig, line) = found.get(index);
                 page.push_resolved(contig, line, rsid);
             }
         }
+        page.rsid_matches = matched
+            .into_iter()
+            .filter_map(|(requested, index)| match index {
+                Some(index) => {
+                    let rank = rank_of[index]?;
+                    on_page(rank).then(|| (requested, Some(rank - paging.offset as usize)))
+                }
+                None => (paging.offset == 0).then_some((requested, None)),
+            })
+            .collect();
         Ok(order.len() as u64)
     }
 
