@@ -101,7 +101,7 @@ fn write_varint(out: &mut Vec<u8>, mut value: usize) {
     }
 }
 
-fn read_varint(body: &[u8], at: &mut usize) -> Option<usize> {
+pub(crate) fn read_varint(body: &[u8], at: &mut usize) -> Option<usize> {
     let mut value = 0usize;
     for shift in (0..35).step_by(7) {
         let byte = *body.get(*at)?;

@@ -10,8 +10,8 @@ use memmap2::Mmap;
 
 use super::{check_interrupt, io_error, BuildOptions};
 use crate::dbsnp::format::{
-    allele_bucket_key, bucket_body, encode_allele_entry, encode_rsid_entry, rsid_bucket_key,
-    rsid_loci, write_bucket, TABLE_MAGIC,
+    allele_bucket_key, encode_allele_entry, encode_rsid_entry, rsid_bucket_key, rsid_loci,
+    write_bucket, TABLE_MAGIC,
 };
 use crate::dbsnp::sort::{AlleleRecord, SortedRecords};
 use crate::dbsnp::{
@@ -294,6 +294,29 @@ fn split_sort_key(key: &[u8]) -> Option<(usize, u32, &[u8], &[u8])> {
     ))
 }
 
+/// Reads the bucket body at `offset` of the rsID table into `body` (its varint length,
+/// then the body); `false` when the table ends first.
+fn read_bucket(table: &File, offset: u64, body: &mut Vec<u8>) -> io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let mut head = [0u8; 10];
+    let got = table.read_at(&mut head, offset)?;
+    let mut at = 0;
+    let Some(length) = crate::dbsnp::format::read_varint(&head[..got], &mut at) else {
+        return Ok(false);
+    };
+    body.resize(length, 0);
+    table
+        .read_exact_at(body, offset + at as u64)
+        .map(|()| true)
+        .or_else(|error| {
+            if error.kind() == io::ErrorKind::UnexpectedEof {
+                Ok(false)
+            } else {
+                Err(error)
+            }
+        })
+}
+
 /// Reads merge history (`merged.rs`: NCBI's `refsnp-merged.json` or a TSV), follows
 /// chains to an rsID the map holds, and writes `merged.fst`.
 pub(super) fn write_merged(dir: &Path, merged: &Path) -> Result<(FileInfo, u64), Error> {
@@ -308,14 +331,32 @@ pub(super) fn write_merged(dir: &Path, merged: &Path) -> Result<(FileInfo, u64),
     };
     let rsids = fst::Map::new(map_file(RSIDS_FILE)?)
         .map_err(|error| fst_error(&dir.join(RSIDS_FILE), error))?;
-    let table = map_file(RSIDS_TABLE)?;
-    let is_current = |rs: u64| {
-        rsids
-            .get(rsid_bucket_key(rs))
-            .and_then(|offset| bucket_body(&table, offset))
-            .and_then(|(body, _)| rsid_loci(body, rs))
-            .is_some_and(|mut loci| loci.next().is_some())
-    };
+    // The rsID table is read with pread, not mapped: its pages then stay in the page
+    // cache instead of adding to the build's RSS (the table is most of the map), and the
+    // lookups go in rs order, so that reads follow the table's own order.
+    let table_path = dir.join(RSIDS_TABLE);
+    let table = File::open(&table_path).map_err(|error| io_error("opening", &table_path, error))?;
+    let mut candidates: Vec<u64> = merges
+        .iter()
+        .flat_map(|(&old, &current)| [old, current])
+        .collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    let mut bucket = Vec::new();
+    let mut current_rsids: Vec<u64> = Vec::new();
+    for &rs in &candidates {
+        let Some(offset) = rsids.get(rsid_bucket_key(rs)) else {
+            continue;
+        };
+        if read_bucket(&table, offset, &mut bucket)
+            .map_err(|error| io_error("reading", &table_path, error))?
+            && rsid_loci(&bucket, rs).is_some_and(|mut loci| loci.next().is_some())
+        {
+            current_rsids.push(rs);
+        }
+    }
+    drop(candidates);
+    let is_current = |rs: u64| current_rsids.binary_search(&rs).is_ok();
     let mut resolved: Vec<(u64, u64)> = Vec::new();
     for (&old, &first) in &merges {
         if is_current(old) {
