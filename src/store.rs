@@ -1,13 +1,17 @@
-//! The sample store: sample UUID -> VCF, kept in `DIR/samples.json` (human-readable),
-//! rewritten atomically (temporary file + rename) under an exclusive lock, so that two
-//! processes adding samples at once both land and a crash never leaves a half file.
+//! The sample store: sample UUID -> VCF, in a SQLite database `DIR/samples.sqlite`
+//! (readable with the `sqlite3` tool): adds are transactions, several processes may
+//! add at once (WAL, a busy timeout), and a lookup is one indexed read. A store from
+//! before (`DIR/samples.json`) is migrated once, on first use, without loss: the
+//! database is built beside it and renamed into place, then the JSON file is renamed
+//! `samples.json.migrated`.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use rayon::prelude::*;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{Sample, SampleOptions};
@@ -16,9 +20,31 @@ use crate::files::FileIdentity;
 
 /// The store directory used when none is given (`--store`, `VCFQ_STORE`).
 pub const DEFAULT_STORE_DIR: &str = "vcfq-store";
-const STORE_FILE: &str = "samples.json";
+/// The database.
+pub const DATABASE_FILE: &str = "samples.sqlite";
+/// The file of stores from before the database, migrated on first use.
+const LEGACY_FILE: &str = "samples.json";
 const LOCK_FILE: &str = "store.lock";
 const FORMAT: &str = "vcfq-sample-store";
+/// The database schema's version (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+/// How long a writer waits for another to finish its transaction.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS samples (
+    id TEXT PRIMARY KEY NOT NULL,
+    vcf BLOB NOT NULL,
+    index_path BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    modified_unix_seconds INTEGER NOT NULL,
+    index_modified_unix_seconds INTEGER NOT NULL,
+    contig_naming TEXT NOT NULL,
+    vcf_sample TEXT,
+    added_unix_seconds INTEGER NOT NULL,
+    checked INTEGER NOT NULL DEFAULT 1
+) WITHOUT ROWID;
+";
 
 /// A sample id: a UUID, kept in its canonical lowercase hyphenated form.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -85,8 +111,28 @@ pub struct StoredSample {
     pub vcf_sample: Option<String>,
     /// When it was added.
     pub added_unix_seconds: u64,
+    /// Whether its requirements were checked when it was added (`false`: added with
+    /// `--defer-checks`; they are checked when it is first opened).
+    #[serde(default = "checked_by_default")]
+    pub checked: bool,
 }
 
+fn checked_by_default() -> bool {
+    true
+}
+
+/// One sample to add: its id, its VCF, the sample column that fills `genotype`.
+#[derive(Debug, Clone)]
+pub struct NewSample {
+    /// The sample id.
+    pub id: SampleId,
+    /// The VCF.
+    pub vcf: PathBuf,
+    /// The sample column (the first when `None`).
+    pub vcf_sample: Option<String>,
+}
+
+/// A store file of before the database (`samples.json`).
 #[derive(Debug, Serialize, Deserialize)]
 struct StoreFile {
     format: String,
@@ -117,8 +163,80 @@ fn unix_seconds(time: std::io::Result<SystemTime>) -> u64 {
         .map_or(0, |age| age.as_secs())
 }
 
-/// The store's lock, held while the file is open (closing it unlocks).
+/// The store's lock file, held while a legacy store is migrated (closing it unlocks).
 struct Lock(#[allow(dead_code)] File);
+
+fn path_bytes(path: &Path) -> &[u8] {
+    path.as_os_str().as_encoded_bytes()
+}
+
+fn path_of(bytes: Vec<u8>) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    PathBuf::from(std::ffi::OsString::from_vec(bytes))
+}
+
+fn stored_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredSample> {
+    let number = |index: usize| -> rusqlite::Result<u64> {
+        row.get::<_, i64>(index).map(|value| value.max(0) as u64)
+    };
+    Ok(StoredSample {
+        id: row.get(0)?,
+        vcf: path_of(row.get(1)?),
+        index: path_of(row.get(2)?),
+        size: number(3)?,
+        modified_unix_seconds: number(4)?,
+        index_modified_unix_seconds: number(5)?,
+        contig_naming: row.get(6)?,
+        vcf_sample: row.get(7)?,
+        added_unix_seconds: number(8)?,
+        checked: row.get::<_, i64>(9)? != 0,
+    })
+}
+
+const COLUMNS: &str = "id, vcf, index_path, size, modified_unix_seconds, \
+    index_modified_unix_seconds, contig_naming, vcf_sample, added_unix_seconds, checked";
+
+fn insert(
+    transaction: &rusqlite::Transaction<'_>,
+    stored: &StoredSample,
+) -> rusqlite::Result<usize> {
+    let as_i64 = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
+    transaction
+        .prepare_cached(&format!(
+            "INSERT INTO samples ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        ))?
+        .execute(params![
+            stored.id,
+            path_bytes(&stored.vcf),
+            path_bytes(&stored.index),
+            as_i64(stored.size),
+            as_i64(stored.modified_unix_seconds),
+            as_i64(stored.index_modified_unix_seconds),
+            stored.contig_naming,
+            stored.vcf_sample,
+            as_i64(stored.added_unix_seconds),
+            i64::from(stored.checked),
+        ])
+}
+
+/// An open store for repeated lookups (`vcfq serve`): one connection, reused.
+pub struct StoreReader {
+    connection: Option<Connection>,
+    store: Store,
+}
+
+impl StoreReader {
+    /// The stored sample `id`; not found when the store has none.
+    pub fn get(&mut self, id: &SampleId) -> Result<StoredSample, Error> {
+        if self.connection.is_none() {
+            self.connection = self.store.connect(false)?;
+        }
+        let Some(connection) = &self.connection else {
+            return Err(ErrorKind::SampleNotFound { id: id.to_string() }.into());
+        };
+        self.store.lookup(connection, id)
+    }
+}
 
 impl Store {
     /// The store in `dir` (created by the first `add`).
@@ -131,23 +249,42 @@ impl Store {
         &self.dir
     }
 
+    /// A reader that keeps its connection for many lookups.
+    pub fn reader(&self) -> StoreReader {
+        StoreReader {
+            connection: None,
+            store: self.clone(),
+        }
+    }
+
     fn store_error(&self, message: impl Into<String>) -> Error {
         ErrorKind::Store {
-            path: self.dir.join(STORE_FILE),
+            path: self.dir.join(DATABASE_FILE),
             message: message.into(),
         }
         .into()
     }
 
-    fn lock(&self, exclusive: bool) -> Result<Lock, Error> {
-        if exclusive {
-            fs::create_dir_all(&self.dir).map_err(|error| {
-                self.store_error(format!("cannot create the store directory: {error}"))
-            })?;
+    fn database_error(&self, error: rusqlite::Error) -> Error {
+        match &error {
+            rusqlite::Error::SqliteFailure(failure, _)
+                if matches!(
+                    failure.code,
+                    rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt
+                ) =>
+            {
+                self.store_error(format!(
+                    "it is not a valid sample store ({error}); restore it from a backup, or remove it and add the samples again"
+                ))
+            }
+            _ => self.store_error(error.to_string()),
         }
+    }
+
+    fn lock(&self) -> Result<Lock, Error> {
         let path = self.dir.join(LOCK_FILE);
         let file = File::options()
-            .create(exclusive)
+            .create(true)
             .read(true)
             .write(true)
             .truncate(false)
@@ -155,73 +292,136 @@ impl Store {
             .map_err(|error| {
                 self.store_error(format!("cannot open {}: {error}", path.display()))
             })?;
-        let locked = if exclusive {
-            file.lock()
-        } else {
-            file.lock_shared()
-        };
-        locked.map_err(|error| {
+        file.lock().map_err(|error| {
             self.store_error(format!("cannot lock {}: {error}", path.display()))
         })?;
         Ok(Lock(file))
     }
 
-    fn read(&self) -> Result<StoreFile, Error> {
-        let path = self.dir.join(STORE_FILE);
-        let text = match crate::files::read_regular(&path) {
-            Ok(text) => text,
+    /// Opens the database: `None` when there is no store yet and `create` is not set.
+    /// A `samples.json` store is migrated first.
+    fn connect(&self, create: bool) -> Result<Option<Connection>, Error> {
+        let database = self.dir.join(DATABASE_FILE);
+        if self.dir.join(LEGACY_FILE).exists() {
+            if create {
+                fs::create_dir_all(&self.dir).map_err(|error| {
+                    self.store_error(format!("cannot create the store directory: {error}"))
+                })?;
+            }
+            self.migrate()?;
+        }
+        match fs::metadata(&database) {
+            Ok(metadata) if !metadata.is_file() => {
+                return Err(self.store_error("it is not a regular file"));
+            }
+            Ok(_) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound && !create => {
+                return Ok(None);
+            }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(StoreFile {
-                    format: FORMAT.to_string(),
-                    version: 1,
-                    samples: BTreeMap::new(),
-                });
+                fs::create_dir_all(&self.dir).map_err(|error| {
+                    self.store_error(format!("cannot create the store directory: {error}"))
+                })?;
             }
             Err(error) => return Err(self.store_error(format!("cannot read it: {error}"))),
-        };
-        let store: StoreFile = serde_json::from_slice(&text).map_err(|error| {
+        }
+        let connection = Connection::open_with_flags(
+            &database,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|error| self.database_error(error))?;
+        connection
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(|error| self.database_error(error))?;
+        self.prepare(&connection)?;
+        Ok(Some(connection))
+    }
+
+    /// Creates the schema (once) and checks the database is a store of this version.
+    fn prepare(&self, connection: &Connection) -> Result<(), Error> {
+        let version: i64 = connection
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(|error| self.database_error(error))?;
+        match version {
+            SCHEMA_VERSION => Ok(()),
+            0 => {
+                // WAL lets readers go on while a writer adds; it persists in the file.
+                connection
+                    .pragma_update(None, "journal_mode", "WAL")
+                    .map_err(|error| self.database_error(error))?;
+                connection
+                    .execute_batch(&format!(
+                        "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                    ))
+                    .map_err(|error| self.database_error(error))
+            }
+            other => Err(self.store_error(format!(
+                "it is a sample store of schema version {other}, newer than this vcfq's ({SCHEMA_VERSION}); use a newer vcfq"
+            ))),
+        }
+    }
+
+    /// Moves a `samples.json` store into the database, once: built beside it and renamed
+    /// into place under the store's lock, then the JSON file is renamed
+    /// `samples.json.migrated` (kept, never read again).
+    fn migrate(&self) -> Result<(), Error> {
+        let _lock = self.lock()?;
+        let legacy = self.dir.join(LEGACY_FILE);
+        let database = self.dir.join(DATABASE_FILE);
+        if !legacy.exists() {
+            return Ok(()); // another process migrated it meanwhile
+        }
+        let samples = self.read_legacy()?.samples;
+        self.sweep_killed_migrations();
+        if !database.exists() {
+            let building = self
+                .dir
+                .join(format!(".{DATABASE_FILE}.migrating.{}", std::process::id()));
+            let _ = fs::remove_file(&building);
+            let result = (|| -> Result<(), Error> {
+                let mut connection =
+                    Connection::open(&building).map_err(|error| self.database_error(error))?;
+                self.prepare(&connection)?;
+                let transaction = connection
+                    .transaction()
+                    .map_err(|error| self.database_error(error))?;
+                for stored in samples.values() {
+                    insert(&transaction, stored).map_err(|error| self.database_error(error))?;
+                }
+                transaction
+                    .commit()
+                    .map_err(|error| self.database_error(error))?;
+                connection
+                    .pragma_update(None, "wal_checkpoint", "TRUNCATE")
+                    .map_err(|error| self.database_error(error))?;
+                drop(connection);
+                for suffix in ["-wal", "-shm"] {
+                    let _ = fs::remove_file(format!("{}{suffix}", building.display()));
+                }
+                fs::rename(&building, &database).map_err(|error| {
+                    self.store_error(format!("cannot migrate samples.json: {error}"))
+                })
+            })();
+            if let Err(error) = result {
+                let _ = fs::remove_file(&building);
+                return Err(error);
+            }
+        }
+        fs::rename(&legacy, self.dir.join(format!("{LEGACY_FILE}.migrated"))).map_err(|error| {
             self.store_error(format!(
-                "it is not a valid sample store ({error}); fix or remove the file"
+                "cannot rename samples.json after migrating it: {error}"
             ))
-        })?;
-        if store.format != FORMAT || store.version != 1 {
-            return Err(self.store_error(format!(
-                "it is a {:?} version {} file, not a vcfq sample store version 1",
-                store.format, store.version
-            )));
-        }
-        Ok(store)
+        })
     }
 
-    fn write(&self, store: &StoreFile) -> Result<(), Error> {
-        let path = self.dir.join(STORE_FILE);
-        self.sweep_stale_temporaries();
-        let temporary = self
-            .dir
-            .join(format!(".{STORE_FILE}.{}", std::process::id()));
-        let mut text = serde_json::to_vec_pretty(store)
-            .map_err(|error| self.store_error(error.to_string()))?;
-        text.push(b'\n');
-        let result = (|| -> std::io::Result<()> {
-            let mut file = File::create(&temporary)?;
-            file.write_all(&text)?;
-            file.sync_all()?;
-            fs::rename(&temporary, &path)
-        })();
-        if let Err(error) = result {
-            let _ = fs::remove_file(&temporary);
-            return Err(self.store_error(format!("cannot write it: {error}")));
-        }
-        Ok(())
-    }
-
-    /// Removes the temporary files (`.samples.json.PID`) of writers that were killed
-    /// before they could rename or remove them. Called under the store's lock.
-    fn sweep_stale_temporaries(&self) {
+    /// Removes the temporary databases of migrations whose process was killed.
+    fn sweep_killed_migrations(&self) {
         let Ok(entries) = fs::read_dir(&self.dir) else {
             return;
         };
-        let prefix = format!(".{STORE_FILE}.");
+        let prefix = format!(".{DATABASE_FILE}.migrating.");
         for entry in entries.flatten() {
             let name = entry.file_name();
             let pid = name
@@ -234,6 +434,43 @@ impl Store {
         }
     }
 
+    fn read_legacy(&self) -> Result<StoreFile, Error> {
+        let path = self.dir.join(LEGACY_FILE);
+        let legacy_error = |message: String| -> Error {
+            ErrorKind::Store {
+                path: path.clone(),
+                message,
+            }
+            .into()
+        };
+        let text = crate::files::read_regular(&path)
+            .map_err(|error| legacy_error(format!("cannot read it: {error}")))?;
+        let store: StoreFile = serde_json::from_slice(&text).map_err(|error| {
+            legacy_error(format!(
+                "it is not a valid sample store ({error}); fix or remove the file"
+            ))
+        })?;
+        if store.format != FORMAT || store.version != 1 {
+            return Err(legacy_error(format!(
+                "it is a {:?} version {} file, not a vcfq sample store version 1",
+                store.format, store.version
+            )));
+        }
+        Ok(store)
+    }
+
+    fn lookup(&self, connection: &Connection, id: &SampleId) -> Result<StoredSample, Error> {
+        connection
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM samples WHERE id = ?1"))
+            .and_then(|mut statement| {
+                statement
+                    .query_row([id.as_str()], stored_from_row)
+                    .optional()
+            })
+            .map_err(|error| self.database_error(error))?
+            .ok_or_else(|| ErrorKind::SampleNotFound { id: id.to_string() }.into())
+    }
+
     /// Checks the VCF (`docs/parity.md`, "What a sample's VCF must be") and records it
     /// under `id`.
     pub fn add(
@@ -242,61 +479,108 @@ impl Store {
         vcf: &Path,
         vcf_sample: Option<String>,
     ) -> Result<StoredSample, Error> {
-        let sample = Sample::open(
-            vcf,
-            &SampleOptions {
-                vcf_sample: vcf_sample.clone(),
-            },
-        )?;
-        sample.check_tabix_index()?;
-        let vcf = fs::canonicalize(vcf)
-            .map_err(|error| Error::io(format!("resolving {}", vcf.display()), error))?;
-        let stored = describe(id.as_str(), &vcf, &sample, vcf_sample)?;
-        let _lock = self.lock(true)?;
-        let mut store = self.read()?;
-        if let Some(existing) = store.samples.get(id.as_str()) {
-            return Err(ErrorKind::SampleExists {
-                id: id.to_string(),
-                vcf: existing.vcf.clone(),
+        let stored = checked_sample(id, vcf, vcf_sample)?;
+        let mut added = self.add_all(vec![stored])?;
+        Ok(added.remove(0))
+    }
+
+    /// Records many samples in one transaction: all or none. Each is checked first, in
+    /// parallel (the current rayon pool), unless `defer_checks`: then only the files'
+    /// sizes and times are read, and the requirements are checked when the sample is
+    /// first opened. Fails on the first sample that does not meet them, or whose id the
+    /// store (or the list) already has, naming it.
+    pub fn add_many(
+        &self,
+        samples: Vec<NewSample>,
+        defer_checks: bool,
+    ) -> Result<Vec<StoredSample>, Error> {
+        let mut seen = std::collections::HashSet::new();
+        for sample in &samples {
+            if !seen.insert(sample.id.clone()) {
+                return Err(ErrorKind::SampleExists {
+                    id: sample.id.to_string(),
+                    vcf: sample.vcf.clone(),
+                }
+                .into());
             }
-            .into());
         }
-        store.samples.insert(id.to_string(), stored.clone());
-        self.write(&store)?;
+        let stored: Vec<StoredSample> = samples
+            .into_par_iter()
+            .map(|sample| {
+                if defer_checks {
+                    unchecked_sample(&sample.id, &sample.vcf, sample.vcf_sample)
+                } else {
+                    checked_sample(&sample.id, &sample.vcf, sample.vcf_sample)
+                }
+            })
+            .collect::<Result<_, Error>>()?;
+        self.add_all(stored)
+    }
+
+    fn add_all(&self, stored: Vec<StoredSample>) -> Result<Vec<StoredSample>, Error> {
+        let Some(mut connection) = self.connect(true)? else {
+            return Err(self.store_error("cannot create it"));
+        };
+        let transaction = connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|error| self.database_error(error))?;
+        for sample in &stored {
+            if let Err(error) = insert(&transaction, sample) {
+                if let rusqlite::Error::SqliteFailure(failure, _) = &error {
+                    if failure.code == rusqlite::ErrorCode::ConstraintViolation {
+                        let existing = self.lookup(&transaction, &SampleId(sample.id.clone()))?;
+                        return Err(ErrorKind::SampleExists {
+                            id: sample.id.clone(),
+                            vcf: existing.vcf,
+                        }
+                        .into());
+                    }
+                }
+                return Err(self.database_error(error));
+            }
+        }
+        transaction
+            .commit()
+            .map_err(|error| self.database_error(error))?;
         Ok(stored)
     }
 
     /// Removes `id`; its files are not touched.
     pub fn remove(&self, id: &SampleId) -> Result<StoredSample, Error> {
-        let _lock = self.lock(true)?;
-        let mut store = self.read()?;
-        let removed = store
-            .samples
-            .remove(id.as_str())
-            .ok_or_else(|| Error::from(ErrorKind::SampleNotFound { id: id.to_string() }))?;
-        self.write(&store)?;
+        let Some(mut connection) = self.connect(false)? else {
+            return Err(ErrorKind::SampleNotFound { id: id.to_string() }.into());
+        };
+        let transaction = connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|error| self.database_error(error))?;
+        let removed = self.lookup(&transaction, id)?;
+        transaction
+            .execute("DELETE FROM samples WHERE id = ?1", [id.as_str()])
+            .map_err(|error| self.database_error(error))?;
+        transaction
+            .commit()
+            .map_err(|error| self.database_error(error))?;
         Ok(removed)
     }
 
     /// Every stored sample, by id.
     pub fn list(&self) -> Result<Vec<StoredSample>, Error> {
-        if !self.dir.join(STORE_FILE).exists() {
+        let Some(connection) = self.connect(false)? else {
             return Ok(Vec::new());
-        }
-        let _lock = self.lock(false)?;
-        Ok(self.read()?.samples.into_values().collect())
+        };
+        let mut statement = connection
+            .prepare(&format!("SELECT {COLUMNS} FROM samples ORDER BY id"))
+            .map_err(|error| self.database_error(error))?;
+        let rows = statement
+            .query_map([], stored_from_row)
+            .map_err(|error| self.database_error(error))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|error| self.database_error(error))
     }
 
     /// The stored sample `id`; not found when the store has none.
     pub fn get(&self, id: &SampleId) -> Result<StoredSample, Error> {
-        if !self.dir.join(STORE_FILE).exists() {
-            return Err(ErrorKind::SampleNotFound { id: id.to_string() }.into());
-        }
-        let _lock = self.lock(false)?;
-        self.read()?
-            .samples
-            .remove(id.as_str())
-            .ok_or_else(|| ErrorKind::SampleNotFound { id: id.to_string() }.into())
+        self.reader().get(id)
     }
 
     /// Opens a stored sample for querying, checking its requirements again.
@@ -360,6 +644,63 @@ impl Store {
     }
 }
 
+/// Checks `vcf` against the sample requirements and describes it for the store.
+fn checked_sample(
+    id: &SampleId,
+    vcf: &Path,
+    vcf_sample: Option<String>,
+) -> Result<StoredSample, Error> {
+    let sample = Sample::open(
+        vcf,
+        &SampleOptions {
+            vcf_sample: vcf_sample.clone(),
+        },
+    )?;
+    sample.check_tabix_index()?;
+    let vcf = fs::canonicalize(vcf)
+        .map_err(|error| Error::io(format!("resolving {}", vcf.display()), error))?;
+    describe(id.as_str(), &vcf, &sample, vcf_sample)
+}
+
+/// Describes `vcf` for the store without opening it (`--defer-checks`): its size and
+/// time, and the index it would use.
+fn unchecked_sample(
+    id: &SampleId,
+    vcf: &Path,
+    vcf_sample: Option<String>,
+) -> Result<StoredSample, Error> {
+    let vcf = fs::canonicalize(vcf).map_err(|error| match error.kind() {
+        std::io::ErrorKind::NotFound => Error::from(ErrorKind::VcfNotFound {
+            path: vcf.to_path_buf(),
+        }),
+        _ => Error::io(format!("resolving {}", vcf.display()), error),
+    })?;
+    let metadata = fs::metadata(&vcf)
+        .map_err(|error| Error::io(format!("reading {}", vcf.display()), error))?;
+    let identity = FileIdentity::of(&metadata);
+    let index = ["tbi", "csi"]
+        .iter()
+        .map(|suffix| PathBuf::from(format!("{}.{suffix}", vcf.display())))
+        .find(|path| path.exists())
+        .unwrap_or_else(|| PathBuf::from(format!("{}.tbi", vcf.display())));
+    let index_identity = fs::metadata(&index)
+        .ok()
+        .map(|metadata| FileIdentity::of(&metadata));
+    Ok(StoredSample {
+        id: id.to_string(),
+        vcf,
+        index,
+        size: identity.size,
+        modified_unix_seconds: identity.modified_unix_seconds(),
+        index_modified_unix_seconds: index_identity
+            .map_or(0, |identity| identity.modified_unix_seconds()),
+        contig_naming: "unchecked".to_string(),
+        vcf_sample,
+        added_unix_seconds: unix_seconds(Ok(SystemTime::now())),
+        checked: false,
+    })
+}
+
 /// Opens a stored sample's VCF; a file that has gone away is "not available" (the hosted
 /// API's answer for an archived sample), a 400.
 pub fn open_stored(stored: &StoredSample) -> Result<Sample, Error> {
@@ -402,6 +743,7 @@ fn describe(
         contig_naming: sample.contig_naming().to_string(),
         vcf_sample,
         added_unix_seconds: unix_seconds(Ok(SystemTime::now())),
+        checked: true,
     })
 }
 

@@ -541,3 +541,166 @@ fn an_interrupted_cohort_leaves_no_output_and_open_files_stay_bounded() {
         .collect();
     assert_eq!(left, vec!["big.tsv".to_string()]);
 }
+
+#[test]
+fn a_manifest_adds_all_samples_or_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let store_arg = store.to_str().unwrap();
+    let ids = [
+        "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+        "0b0c5a2e-4d4b-4f7e-9a53-8e7f6f2d9c11",
+        "11111111-2222-4333-8444-555555555555",
+    ];
+    let manifest = dir.path().join("m.tsv");
+    let write_manifest = |lines: &[(&str, PathBuf)]| {
+        let text: String = lines
+            .iter()
+            .map(|(id, vcf)| format!("{id}\t{}\n", vcf.display()))
+            .collect();
+        std::fs::write(&manifest, text).unwrap();
+    };
+    let grch37 = dir.path().join("grch37.vcf.gz");
+    let text = "##fileformat=VCFv4.2\n##reference=file:///ref/human_g1k_v37.fasta\n##contig=<ID=19>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS\n19\t45411941\trs429358\tT\tC\t.\tPASS\t.\tGT\t0|1\n";
+    vcfq::index::write_indexed_vcf(&grch37, text.as_bytes(), false).unwrap();
+    let list = || run(&["sample", "list", "--store", store_arg]).1;
+
+    // One sample fails its requirements: nothing is added, and the error names it.
+    write_manifest(&[(ids[0], testdata("apoe.vcf.gz")), (ids[1], grch37.clone())]);
+    let (code, _, stderr) = run(&[
+        "sample",
+        "add",
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--store",
+        store_arg,
+        "--no-position-index",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("is not on GRCh38"), "{stderr}");
+    assert_eq!(list(), "");
+
+    // All good: all added in one go.
+    write_manifest(&[
+        (ids[0], testdata("apoe.vcf.gz")),
+        (ids[1], testdata("NA12878.pgx-extract.vcf.gz")),
+    ]);
+    let (code, stdout, stderr) = run(&[
+        "sample",
+        "add",
+        "-m",
+        manifest.to_str().unwrap(),
+        "--store",
+        store_arg,
+        "--threads",
+        "2",
+        "--no-position-index",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("added 2 samples"), "{stdout}");
+    assert_eq!(list().lines().count(), 2);
+
+    // One id the store has: none of the list is added.
+    write_manifest(&[
+        (ids[2], testdata("apoe.vcf.gz")),
+        (ids[0], testdata("apoe.vcf.gz")),
+    ]);
+    let (code, _, stderr) = run(&[
+        "sample",
+        "add",
+        "-m",
+        manifest.to_str().unwrap(),
+        "--store",
+        store_arg,
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!("sample {} is already in the store", ids[0])),
+        "{stderr}"
+    );
+    assert_eq!(list().lines().count(), 2);
+
+    // Deferred checks: recorded at once; the requirements apply at first use.
+    write_manifest(&[(ids[2], grch37.clone())]);
+    let (code, stdout, stderr) = run(&[
+        "sample",
+        "add",
+        "-m",
+        manifest.to_str().unwrap(),
+        "--store",
+        store_arg,
+        "--defer-checks",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("checks deferred"), "{stdout}");
+    assert!(list().contains(&format!(
+        "{}\t{}",
+        ids[2],
+        std::fs::canonicalize(&grch37).unwrap().display()
+    )));
+    crate::util::assert_fails(
+        run(&[
+            "query",
+            "--store",
+            store_arg,
+            "--sample",
+            ids[2],
+            "chr19:45411941",
+        ]),
+        2,
+        "is not on GRCh38",
+    );
+    let (code, stdout, _) = run(&["sample", "check", ids[2], "--store", store_arg]);
+    assert_ne!(code, 0);
+    assert!(
+        stdout.contains("FAILS") && stdout.contains("is not on GRCh38"),
+        "{stdout}"
+    );
+    // A cohort over the whole store answers the good ones and reports the deferred one.
+    let (code, stdout, stderr) = run(&["cohort", "--store", store_arg, "--all", "chr19:44908684"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("3 samples: 2 answered, 1 failed"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains(&format!("{{\"sample_id\":\"{}\",\"status\":400,", ids[2])),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn vcfq_index_writes_many_position_indexes_in_parallel() {
+    let dir = crate::util::copy_to_temp(&[
+        "apoe.vcf.gz",
+        "apoe.vcf.gz.tbi",
+        "NA12878.pgx-extract.vcf.gz",
+        "NA12878.pgx-extract.vcf.gz.tbi",
+        "HG00096.chrX-extract.vcf.gz",
+        "HG00096.chrX-extract.vcf.gz.tbi",
+    ]);
+    let vcfs: Vec<String> = ["apoe", "NA12878.pgx-extract", "HG00096.chrX-extract"]
+        .iter()
+        .map(|name| {
+            dir.path()
+                .join(format!("{name}.vcf.gz"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    let mut args = vec!["index", "--threads", "2"];
+    args.extend(vcfs.iter().map(String::as_str));
+    let (code, stdout, stderr) = run(&args);
+    assert_eq!(code, 0, "{stderr}");
+    // One line per VCF, in the order given.
+    let written: Vec<&str> = stdout
+        .lines()
+        .map(|line| line.split(' ').nth(1).unwrap())
+        .collect();
+    let expected: Vec<String> = vcfs.iter().map(|vcf| format!("{vcf}.vcfqidx")).collect();
+    assert_eq!(written, expected);
+    for vcf in &vcfs {
+        let sample = vcfq::Sample::open(vcf, &vcfq::SampleOptions::default()).unwrap();
+        assert!(sample.uses_position_index(), "{vcf}");
+    }
+}

@@ -186,8 +186,8 @@ fn half_written_store_is_never_overwritten() {
         store_arg,
     ]);
     assert_eq!(code, 0, "{stderr}");
-    // A crash of some other writer left the file cut in half.
-    let file = store.join("samples.json");
+    // Some other program cut the database in half.
+    let file = store.join("samples.sqlite");
     let full = std::fs::read(&file).unwrap();
     let half = full[..full.len() / 2].to_vec();
     std::fs::write(&file, &half).unwrap();
@@ -217,14 +217,15 @@ fn half_written_store_is_never_overwritten() {
     ] {
         let (code, stdout, stderr) = run(&args);
         assert_eq!((code, stdout.as_str()), (1, ""), "{args:?}: {stderr}");
-        assert!(stderr.contains("samples.json"), "{stderr}");
+        assert!(stderr.contains("samples.sqlite"), "{stderr}");
         assert!(stderr.contains("not a valid sample store"), "{stderr}");
         // Nothing is lost: the damaged file is left as it was for the user to repair.
         assert_eq!(std::fs::read(&file).unwrap(), half);
     }
-    // A temporary file left by a writer killed mid-write does not disturb a good store.
+    // A temporary database left by a migration killed mid-write does not disturb a good
+    // store.
     std::fs::write(&file, &full).unwrap();
-    std::fs::write(store.join("samples.json.tmp.12345"), &half).unwrap();
+    std::fs::write(store.join(".samples.sqlite.migrating.12345"), &half).unwrap();
     let (code, stdout, _) = run(&["sample", "list", "--store", store_arg]);
     assert_eq!(code, 0);
     assert!(stdout.contains(id));
@@ -438,4 +439,16 @@ fn fifos_in_place_of_the_files_vcfq_reads_never_make_it_wait() {
     assert_ne!(code, 0);
     assert!(stdout.is_empty());
     assert!(stderr.contains("not a regular file"), "{stderr}");
+    // And one whose database is a FIFO.
+    let store = dir.path().join("store2");
+    std::fs::create_dir(&store).unwrap();
+    make_fifo(&store.join("samples.sqlite"));
+    let (code, stdout, stderr) =
+        run_within_deadline(&["sample", "list", "--store", store.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("samples.sqlite: it is not a regular file"),
+        "{stderr}"
+    );
 }

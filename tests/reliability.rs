@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::util::{leftovers, run_bounded, vcfq};
+use crate::util::{leftovers, run, run_bounded, vcfq};
 
 const DEADLINE: Duration = Duration::from_secs(120);
 
@@ -460,25 +460,70 @@ fn a_batch_line_past_the_limit_is_one_failed_request_in_bounded_memory() {
 }
 
 #[test]
-fn temporary_store_files_of_killed_writers_are_swept() {
+fn a_samples_json_store_is_migrated_once_without_loss() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     std::fs::create_dir(&store).unwrap();
-    // The id of a process that has ended, and this test's own (alive).
-    let mut ended = std::process::Command::new("true").spawn().unwrap();
-    let dead_pid = ended.id();
-    ended.wait().unwrap();
-    let stale = store.join(format!(".samples.json.{dead_pid}"));
-    let live = store.join(format!(".samples.json.{}", std::process::id()));
-    std::fs::write(&stale, b"half").unwrap();
-    std::fs::write(&live, b"in progress").unwrap();
-    let (code, _, stderr) = crate::util::add_sample(
-        &store,
+    // A store as vcfq wrote it before the database: two samples.
+    let apoe = std::fs::canonicalize(crate::util::testdata("apoe.vcf.gz")).unwrap();
+    let na12878 =
+        std::fs::canonicalize(crate::util::testdata("NA12878.pgx-extract.vcf.gz")).unwrap();
+    let entry = |id: &str, vcf: &std::path::Path, vcf_sample: serde_json::Value| {
+        serde_json::json!({
+            "id": id,
+            "vcf": vcf,
+            "index": format!("{}.tbi", vcf.display()),
+            "size": std::fs::metadata(vcf).unwrap().len(),
+            "modified_unix_seconds": 1_700_000_000u64,
+            "index_modified_unix_seconds": 1_700_000_000u64,
+            "contig_naming": "chr",
+            "vcf_sample": vcf_sample,
+            "added_unix_seconds": 1_700_000_001u64,
+        })
+    };
+    let ids = [
         "3fa85f64-5717-4562-b3fc-2c963f66afa6",
-        &crate::util::testdata("apoe.vcf.gz"),
-        &["--no-position-index"],
-    );
+        "0b0c5a2e-4d4b-4f7e-9a53-8e7f6f2d9c11",
+    ];
+    let legacy = serde_json::json!({
+        "format": "vcfq-sample-store",
+        "version": 1,
+        "samples": {
+            ids[0]: entry(ids[0], &apoe, serde_json::Value::Null),
+            ids[1]: entry(ids[1], &na12878, "NA12878".into()),
+        }
+    });
+    std::fs::write(store.join("samples.json"), legacy.to_string()).unwrap();
+    // A migration killed half way left its temporary database; the next one starts over.
+    std::fs::write(store.join(".samples.sqlite.migrating.4194301"), b"half").unwrap();
+    let (code, stdout, stderr) = run(&["sample", "list", "--store", store.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(!stale.exists(), "a dead writer's file is removed");
-    assert!(live.exists(), "a live writer's file is left alone");
+    assert!(
+        stdout.contains(ids[0]) && stdout.contains(ids[1]),
+        "{stdout}"
+    );
+    assert!(!store.join("samples.json").exists());
+    assert!(store.join("samples.json.migrated").exists());
+    assert!(!store.join(".samples.sqlite.migrating.4194301").exists());
+    // Every field came across.
+    let migrated = vcfq::store::Store::new(&store).list().unwrap();
+    let second = &migrated[0];
+    assert_eq!(second.id, ids[1]);
+    assert_eq!(second.vcf, na12878);
+    assert_eq!(second.vcf_sample.as_deref(), Some("NA12878"));
+    assert_eq!(second.modified_unix_seconds, 1_700_000_000);
+    assert_eq!(second.added_unix_seconds, 1_700_000_001);
+    assert!(second.checked);
+    // Queries by id answer from the database; the JSON file is never read again.
+    std::fs::write(store.join("samples.json.migrated"), b"not json").unwrap();
+    let (code, stdout, stderr) = run(&[
+        "query",
+        "--store",
+        store.to_str().unwrap(),
+        "--sample",
+        ids[0],
+        "chr19:44908684",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("rs429358"), "{stdout}");
 }

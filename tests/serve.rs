@@ -589,9 +589,16 @@ fn store_commands() {
     let (code, stdout, _) = run(&["sample", "remove", other, "--store", store_arg]);
     assert_eq!(code, 0, "{stdout}");
     assert_eq!(run(&["sample", "remove", other, "--store", store_arg]).0, 3);
-    // The store file is readable JSON.
-    let text = std::fs::read_to_string(store.join("samples.json")).unwrap();
-    assert!(text.contains("\"format\": \"vcfq-sample-store\""));
+    // The store is a SQLite database, readable with sqlite3's SQL.
+    let database = rusqlite::Connection::open(store.join("samples.sqlite")).unwrap();
+    let ids: Vec<String> = database
+        .prepare("SELECT id FROM samples ORDER BY id")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(!ids.contains(&other.to_string()), "{ids:?}");
 }
 
 #[test]
@@ -1131,14 +1138,13 @@ fn a_store_of_1500_samples_is_served_within_256_file_descriptors() {
     assert_eq!(code, 0, "{stderr}");
     // 1,500 samples, each its own VCF path (a link to the same file and index), read
     // through the tabix index: four descriptors each while open.
-    let store_file = store.join("samples.json");
-    let mut text: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&store_file).unwrap()).unwrap();
-    let entry = text["samples"][ID].clone();
-    let mut samples = serde_json::Map::new();
+    // The rows are written straight into the store's database (`sample add` would
+    // resolve the links to the one file).
+    let mut database = rusqlite::Connection::open(store.join("samples.sqlite")).unwrap();
     let ids: Vec<String> = (0..1500u32)
         .map(|i| format!("{i:08x}-5717-4562-b3fc-2c963f66afa6"))
         .collect();
+    let transaction = database.transaction().unwrap();
     for (i, id) in ids.iter().enumerate() {
         let vcf = dir.path().join(format!("s{i}.vcf.gz"));
         std::os::unix::fs::symlink(&template, &vcf).unwrap();
@@ -1147,13 +1153,17 @@ fn a_store_of_1500_samples_is_served_within_256_file_descriptors() {
             dir.path().join(format!("s{i}.vcf.gz.tbi")),
         )
         .unwrap();
-        let mut sample = entry.clone();
-        sample["id"] = id.clone().into();
-        sample["vcf"] = vcf.to_str().unwrap().into();
-        samples.insert(id.clone(), sample);
+        transaction
+            .execute(
+                "INSERT INTO samples SELECT ?1, ?2, index_path, size, modified_unix_seconds, \
+                 index_modified_unix_seconds, contig_naming, vcf_sample, added_unix_seconds, \
+                 checked FROM samples WHERE id = ?3",
+                rusqlite::params![id, vcf.to_str().unwrap().as_bytes(), ID],
+            )
+            .unwrap();
     }
-    text["samples"] = samples.into();
-    std::fs::write(&store_file, text.to_string()).unwrap();
+    transaction.commit().unwrap();
+    drop(database);
 
     let server = Server::start_with(&store, &[], Some(256));
     assert!(

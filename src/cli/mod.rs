@@ -55,6 +55,9 @@ pub(crate) enum Command {
         /// Bgzipped, tabix-indexed VCFs.
         #[arg(required = true)]
         vcf: Vec<PathBuf>,
+        /// VCFs indexed at once (default: one per core).
+        #[arg(short, long, value_name = "N")]
+        threads: Option<usize>,
     },
     /// Print a completion script for SHELL (bash, zsh, fish, elvish, powershell); e.g.
     /// `vcfq completions bash > ~/.local/share/bash-completion/completions/vcfq`.
@@ -77,7 +80,7 @@ impl Command {
             Command::Sample(command) => sample::run(command),
             Command::Serve(args) => serve::run(args),
             Command::Parity(args) => parity::run(args),
-            Command::Index { vcf } => index::run(&vcf),
+            Command::Index { vcf, threads } => index::run(&vcf, threads.unwrap_or(0)),
             Command::Completions { shell } => {
                 let mut script = Vec::new();
                 clap_complete::generate(shell, &mut Cli::command(), "vcfq", &mut script);

@@ -11,12 +11,26 @@ use super::{print_stdout, Failure};
 
 #[derive(Subcommand)]
 pub(crate) enum SampleCommand {
-    /// Check a VCF and register it under a UUID.
+    /// Check a VCF and register it under a UUID (or many, from a manifest, in one
+    /// transaction).
     Add {
         /// The sample id (a UUID).
-        id: String,
+        #[arg(required_unless_present = "manifest")]
+        id: Option<String>,
         /// The sample's bgzipped, indexed GRCh38 VCF.
-        vcf: PathBuf,
+        #[arg(required_unless_present = "manifest")]
+        vcf: Option<PathBuf>,
+        /// Many samples: `sample_id<TAB>vcf_path` a line (ids are UUIDs; paths relative
+        /// to the manifest), added all or none.
+        #[arg(short, long, value_name = "FILE", conflicts_with_all = ["id", "vcf", "vcf_sample"])]
+        manifest: Option<PathBuf>,
+        /// With --manifest: record the samples without opening them (size and time only);
+        /// their requirements are checked when each is first used.
+        #[arg(long, requires = "manifest")]
+        defer_checks: bool,
+        /// With --manifest: samples checked at once (default: one per core).
+        #[arg(short, long, value_name = "N", requires = "manifest")]
+        threads: Option<usize>,
         /// The sample column that fills `genotype` (default: the first).
         #[arg(long, value_name = "NAME")]
         vcf_sample: Option<String>,
@@ -48,11 +62,20 @@ pub(crate) enum SampleCommand {
 pub(crate) fn run(command: SampleCommand) -> Result<(), Failure> {
     match command {
         SampleCommand::Add {
-            id,
-            vcf,
+            manifest: Some(manifest),
+            defer_checks,
+            threads,
+            no_position_index,
+            store,
+            ..
+        } => add_manifest(&manifest, defer_checks, threads, no_position_index, &store),
+        SampleCommand::Add {
+            id: Some(id),
+            vcf: Some(vcf),
             vcf_sample,
             no_position_index,
             store,
+            ..
         } => {
             let id = SampleId::parse(&id)?;
             let stored = Store::new(&store.store).add(&id, &vcf, vcf_sample)?;
@@ -78,6 +101,9 @@ pub(crate) fn run(command: SampleCommand) -> Result<(), Failure> {
             }
             Ok(())
         }
+        SampleCommand::Add { .. } => Err(Failure::Usage(
+            "give ID and VCF, or --manifest FILE".to_string(),
+        )),
         SampleCommand::List { store } => {
             let mut text = String::new();
             for stored in Store::new(&store.store).list()? {
@@ -137,4 +163,76 @@ pub(crate) fn run(command: SampleCommand) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// `vcfq sample add --manifest`: every line checked (in parallel) or recorded as is
+/// (`--defer-checks`), then added in one transaction; position indexes written after,
+/// in parallel, for the checked ones.
+fn add_manifest(
+    manifest: &std::path::Path,
+    defer_checks: bool,
+    threads: Option<usize>,
+    no_position_index: bool,
+    store: &StoreArgs,
+) -> Result<(), Failure> {
+    let started = std::time::Instant::now();
+    let members = vcfq::cohort::read_manifest(manifest)?;
+    let mut samples = Vec::with_capacity(members.len());
+    for member in members {
+        let id = SampleId::parse(&member.id)
+            .map_err(|error| Failure::Usage(format!("manifest {}: {error}", manifest.display())))?;
+        let vcfq::cohort::MemberSource::Vcf { path, vcf_sample } = member.source else {
+            continue;
+        };
+        samples.push(vcfq::store::NewSample {
+            id,
+            vcf: path,
+            vcf_sample,
+        });
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .map_err(|error| {
+            Failure::Io("starting threads".to_string(), std::io::Error::other(error))
+        })?;
+    let added = pool.install(|| Store::new(&store.store).add_many(samples, defer_checks))?;
+    let mut indexed = 0;
+    if !defer_checks && !no_position_index {
+        use rayon::prelude::*;
+        let notes: Vec<String> = pool.install(|| {
+            added
+                .par_iter()
+                .filter_map(|stored| {
+                    vcfq::index::write_position_index(&stored.vcf)
+                        .err()
+                        .map(|error| {
+                            format!(
+                                "vcfq: note: {}: no position index written ({error})",
+                                stored.id
+                            )
+                        })
+                })
+                .collect()
+        });
+        indexed = added.len() - notes.len();
+        for note in notes {
+            eprintln!("{note}");
+        }
+    }
+    print_stdout(&format!(
+        "added {} samples{} in {:.1} s{}\n",
+        added.len(),
+        if defer_checks {
+            " (checks deferred to first use)"
+        } else {
+            ""
+        },
+        started.elapsed().as_secs_f64(),
+        if indexed > 0 {
+            format!("; wrote {indexed} position indexes")
+        } else {
+            String::new()
+        }
+    ))
 }

@@ -242,13 +242,13 @@ mod tests {
             assert_eq!(response.status(), StatusCode::NOT_FOUND);
 
             // A query whose work is still running at the limit (here: held up on the store
-            // cache's lock) gets 408, and its work keeps its slot until it ends.
+            // reader's lock) gets 408, and its work keeps its slot until it ends.
             let (locked, wait_locked) = std::sync::mpsc::channel();
             let (release, wait_release) = std::sync::mpsc::channel::<()>();
             let holder = {
                 let state = Arc::clone(&state);
                 std::thread::spawn(move || {
-                    let _cache = state.samples.store_cache.lock().unwrap();
+                    let _reader = state.samples.reader.lock().unwrap();
                     locked.send(()).unwrap();
                     let _ = wait_release.recv();
                 })

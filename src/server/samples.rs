@@ -1,13 +1,12 @@
 //! The samples `vcfq serve` answers for: the store's records, read again when the store
 //! changes, and the opened samples, reopened when their VCF or position index changes.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::engine::Sample;
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::files::FileIdentity;
-use crate::store::{open_stored, SampleId, Store, StoredSample};
+use crate::store::{open_stored, SampleId, Store, StoreReader, StoredSample};
 
 /// A sample opened for serving.
 pub(super) struct OpenSample {
@@ -28,17 +27,14 @@ fn sample_identity(vcf: &std::path::Path) -> Option<SampleIdentity> {
     ))
 }
 
-/// The store file's identity when read (`None`: there was none), and its samples by id.
-type StoreSnapshot = (Option<FileIdentity>, HashMap<String, StoredSample>);
-
 /// The store and the samples opened from it: the most recently used ones stay open, at
 /// most `capacity` (each holds file descriptors and buffers), so any number of samples can
 /// be served within the process's descriptor limit.
 pub(super) struct Samples {
     store: Store,
     opened: Mutex<lru::LruCache<SampleId, Arc<OpenSample>>>,
-    /// The store file's identity when read, and its samples.
-    pub(super) store_cache: Mutex<Option<StoreSnapshot>>,
+    /// The store's database connection, kept for the lookups.
+    pub(super) reader: Mutex<StoreReader>,
     access_log: super::AccessLog,
 }
 
@@ -46,9 +42,9 @@ impl Samples {
     pub(super) fn new(store: Store, capacity: usize, access_log: super::AccessLog) -> Samples {
         let capacity = std::num::NonZeroUsize::new(capacity).unwrap_or(std::num::NonZeroUsize::MIN);
         Samples {
-            store,
+            store: store.clone(),
             opened: Mutex::new(lru::LruCache::new(capacity)),
-            store_cache: Mutex::new(None),
+            reader: Mutex::new(store.reader()),
             access_log,
         }
     }
@@ -66,27 +62,13 @@ impl Samples {
             .get()
     }
 
-    /// The store's record of `id`. The store file is read again only when it changed
-    /// (one `stat` per request), so `vcfq sample add` takes effect without a restart.
+    /// The store's record of `id`: one indexed read of the database per request, so
+    /// `vcfq sample add` and `remove` take effect without a restart.
     pub(super) fn stored(&self, id: &SampleId) -> Result<StoredSample, Error> {
-        let current = FileIdentity::of_path(&self.store.dir().join("samples.json"));
-        let mut cache = self
-            .store_cache
+        self.reader
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if cache.as_ref().map(|(seen, _)| *seen) != Some(current) {
-            let samples = self
-                .store
-                .list()?
-                .into_iter()
-                .map(|stored| (stored.id.clone(), stored))
-                .collect();
-            *cache = Some((current, samples));
-        }
-        let samples = cache.as_ref().map(|(_, samples)| samples);
-        samples
-            .and_then(|samples| samples.get(id.as_str()).cloned())
-            .ok_or_else(|| ErrorKind::SampleNotFound { id: id.to_string() }.into())
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(id)
     }
 
     /// The opened sample for `id`, reopened (and re-checked) when its VCF changed.
