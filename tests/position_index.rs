@@ -205,14 +205,78 @@ fn stale_damaged_or_foreign_position_indexes_are_ignored() {
         stderr.contains("does not match the VCF") && stderr.contains("`vcfq index`"),
         "{stderr}"
     );
-    // Stale: the VCF was touched after indexing.
+    // Touched but unchanged (other times, as after a copy): still used.
     std::fs::write(&index, &pristine).unwrap();
     assert!(open(&apoe).uses_position_index());
     let file = std::fs::File::options().write(true).open(&apoe).unwrap();
     file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(1))
         .unwrap();
+    assert!(open(&apoe).uses_position_index());
+    assert_eq!(query(&apoe, &point).1, expected);
+    // Stale: the VCF changed after indexing (here: one more empty block at its end):
+    // not used.
+    let mut bytes = std::fs::read(&apoe).unwrap();
+    let end_block = bytes[bytes.len() - 28..].to_vec();
+    bytes.extend_from_slice(&end_block);
+    std::fs::write(&apoe, &bytes).unwrap();
     assert!(!open(&apoe).uses_position_index());
     assert_eq!(query(&apoe, &point).1, expected);
+}
+
+#[test]
+fn a_copied_or_moved_vcf_keeps_its_position_index_and_a_changed_one_does_not() {
+    let dir = copy_to_temp(&[
+        "NA12878.pgx-extract.vcf.gz",
+        "NA12878.pgx-extract.vcf.gz.tbi",
+    ]);
+    let original = dir.path().join("NA12878.pgx-extract.vcf.gz");
+    vcfq::index::write_position_index(&original).unwrap();
+    let point = ["--chromosome", "chr10", "--position", "94781859"];
+    let (_, expected, _) = query(&original, &point);
+    let open = |path: &Path| Sample::open(path, &SampleOptions::default()).unwrap();
+    // Copied elsewhere, with its indexes (new inode, new times; a copy on shared storage
+    // looks the same from another machine): used, and the answers are the same.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let copy = elsewhere.path().join("copy.vcf.gz");
+    std::fs::copy(&original, &copy).unwrap();
+    std::fs::copy(
+        dir.path().join("NA12878.pgx-extract.vcf.gz.tbi"),
+        elsewhere.path().join("copy.vcf.gz.tbi"),
+    )
+    .unwrap();
+    std::fs::copy(
+        dir.path().join("NA12878.pgx-extract.vcf.gz.vcfqidx"),
+        elsewhere.path().join("copy.vcf.gz.vcfqidx"),
+    )
+    .unwrap();
+    assert!(open(&copy).uses_position_index());
+    let (code, stdout, stderr) = query(&copy, &point);
+    assert_eq!((code, stdout, stderr), (0, expected.clone(), String::new()));
+    // Moved (renamed with its indexes): used.
+    let moved = elsewhere.path().join("moved.vcf.gz");
+    for suffix in ["", ".tbi", ".vcfqidx"] {
+        std::fs::rename(
+            format!("{}{suffix}", copy.display()),
+            format!("{}{suffix}", moved.display()),
+        )
+        .unwrap();
+    }
+    assert!(open(&moved).uses_position_index());
+    assert_eq!(query(&moved, &point).1, expected);
+    // Changed in its last data block, its size kept: refused.
+    let mut changed = std::fs::read(&moved).unwrap();
+    let blocks = crate::faults::bgzf_blocks(&changed);
+    let (offset, size) = blocks[blocks.len() - 2];
+    changed[offset + size / 2] ^= 1;
+    std::fs::write(&moved, &changed).unwrap();
+    // (Its tabix index kept newer than it, as after re-indexing.)
+    std::fs::File::options()
+        .write(true)
+        .open(elsewhere.path().join("moved.vcf.gz.tbi"))
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
+        .unwrap();
+    assert!(!open(&moved).uses_position_index());
 }
 
 #[test]
@@ -318,8 +382,13 @@ fn sample_add_writes_the_position_index_and_check_reports_on_it() {
         stdout.contains("ok, but") && stdout.contains("earlier vcfq"),
         "{stdout}"
     );
-    // Stale: the VCF changed after it was indexed (the tabix index stays newer).
+    // Stale: the VCF changed after it was indexed (one more empty block at its end; the
+    // tabix index stays newer).
     std::fs::write(&index, &pristine).unwrap();
+    let mut bytes = std::fs::read(&vcf).unwrap();
+    let end_block = bytes[bytes.len() - 28..].to_vec();
+    bytes.extend_from_slice(&end_block);
+    std::fs::write(&vcf, &bytes).unwrap();
     std::fs::File::options()
         .write(true)
         .open(&vcf)

@@ -210,8 +210,19 @@ pub fn build(vcf: &Path) -> Result<IndexSummary, String> {
     }
     let mut out =
         Vec::with_capacity(builder.header.len() + builder.entries.len() * ENTRY_SIZE + 4096);
+    let fingerprint = File::open(vcf)
+        .and_then(|file| super::content_fingerprint(&file, before.size))
+        .map_err(|error| format!("cannot read it: {error}"))?;
+    if std::fs::metadata(vcf)
+        .map(|metadata| FileIdentity::of(&metadata))
+        .ok()
+        != Some(before)
+    {
+        return Err("the file changed while it was being indexed; index it again".to_string());
+    }
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&before.to_bytes());
+    out.extend_from_slice(&fingerprint);
     out.extend_from_slice(&(builder.header.len() as u64).to_le_bytes());
     out.extend_from_slice(&builder.header);
     let mut entries = Vec::with_capacity(builder.entries.len() * ENTRY_SIZE);

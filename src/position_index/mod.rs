@@ -16,11 +16,17 @@
 //! checkpoint's CRC-32, so every byte vcfq reads is checked as htslib checks whole blocks;
 //! a window that reaches a block's end inflates the whole block and checks the block's own
 //! CRC-32. The tabix index stays the source of truth: the position index is used only
-//! when it matches the VCF's size, modification and change times to the nanosecond and
-//! inode, and its own checksum, and vcfq falls back to tabix otherwise.
+//! when it matches the VCF and its own checksum, and vcfq falls back to tabix otherwise.
+//! It matches the VCF when the VCF's size, modification and change times (to the
+//! nanosecond) and inode are the ones recorded (one `stat`), or else, for a copy, a moved
+//! file or another machine's view of a shared file (NFS, FUSE: other inodes and times),
+//! when its size and the CRC-32s of its first and last 64 KiB are the recorded ones (two
+//! reads). A change inside the file that keeps both ends and the size is still caught:
+//! every block read through the index is checked against the CRC-32s the index holds.
 //!
-//! Layout (little-endian): magic `VCFQPIX2`; the VCF's identity (40 bytes: size, mtime,
-//! ctime, inode; see `FileIdentity::to_bytes`); header length (u64) and the header text; sequence
+//! Layout (little-endian): magic `VCFQPIX3`; the VCF's identity (40 bytes: size, mtime,
+//! ctime, inode; see `FileIdentity::to_bytes`); the VCF's content fingerprint (8 bytes:
+//! CRC-32 of its first and of its last 64 KiB); header length (u64) and the header text; sequence
 //! count (u32), then per sequence its name length (u16), name, first entry (u32), entry
 //! count (u32) and the CRC-32 of its entries (u32); zero padding to 8 bytes; entries of
 //! 20 bytes: block offset (u64), POS of the first line (u32), that line's offset in the
@@ -41,13 +47,31 @@ pub(crate) use reader::{BlockReader, PositionIndex};
 
 /// The file name suffix: `sample.vcf.gz` -> `sample.vcf.gz.vcfqidx`.
 pub const SUFFIX: &str = ".vcfqidx";
-const MAGIC: &[u8; 8] = b"VCFQPIX2";
+const MAGIC: &[u8; 8] = b"VCFQPIX3";
 /// Position indexes of earlier vcfq versions, recognised to say so.
-const OLDER_MAGIC: [&[u8; 8]; 1] = [b"VCFQPIX1"];
-/// Where the header length is, after the magic and the VCF's identity.
-const HEADER_LENGTH_AT: usize = 8 + 40;
+const OLDER_MAGIC: [&[u8; 8]; 2] = [b"VCFQPIX1", b"VCFQPIX2"];
+/// Where the VCF's content fingerprint is, after the magic and its identity.
+const FINGERPRINT_AT: usize = 8 + 40;
+/// Where the header length is, after the fingerprint.
+const HEADER_LENGTH_AT: usize = FINGERPRINT_AT + 8;
+/// The bytes at each end of the VCF the fingerprint covers.
+const FINGERPRINT_SPAN: u64 = 64 * 1024;
+
+/// The VCF's content fingerprint: CRC-32s of its first and last `FINGERPRINT_SPAN`
+/// bytes (of all of it, twice, when it is smaller), read with `pread`.
+pub(crate) fn content_fingerprint(file: &std::fs::File, size: u64) -> std::io::Result<[u8; 8]> {
+    use std::os::unix::fs::FileExt;
+    let span = FINGERPRINT_SPAN.min(size);
+    let mut bytes = vec![0u8; span as usize];
+    let mut fingerprint = [0u8; 8];
+    file.read_exact_at(&mut bytes, 0)?;
+    fingerprint[..4].copy_from_slice(&crate::bgzf::crc32(&bytes).to_le_bytes());
+    file.read_exact_at(&mut bytes, size - span)?;
+    fingerprint[4..].copy_from_slice(&crate::bgzf::crc32(&bytes).to_le_bytes());
+    Ok(fingerprint)
+}
 /// The smallest well-formed file.
-const MIN_FILE_SIZE: usize = 64;
+const MIN_FILE_SIZE: usize = 72;
 const ENTRY_SIZE: usize = 20;
 /// Inflated bytes between entries within a block (16 per full block).
 const CHECKPOINT: usize = 4 * 1024;

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use memmap2::Mmap;
 
 use super::{
-    index_path, read_u16, read_u32, read_u64, Entry, ENTRY_SIZE, HEADER_LENGTH_AT, MAGIC,
-    MIN_FILE_SIZE, OLDER_MAGIC,
+    index_path, read_u16, read_u32, read_u64, Entry, ENTRY_SIZE, FINGERPRINT_AT, HEADER_LENGTH_AT,
+    MAGIC, MIN_FILE_SIZE, OLDER_MAGIC,
 };
 use crate::bgzf;
 use crate::files::FileIdentity;
@@ -116,8 +116,17 @@ impl PositionIndex {
                 .then_some((header, sequences, entries))
         };
         let (header, sequences, entries) = parse().ok_or_else(damaged)?;
-        if bytes[8..HEADER_LENGTH_AT] != FileIdentity::of(vcf_metadata).to_bytes() {
-            return Ok(None);
+        if bytes[8..FINGERPRINT_AT] != FileIdentity::of(vcf_metadata).to_bytes() {
+            // Not the file indexed, or a copy of it (another inode, other times): the
+            // same size and ends say it is a copy.
+            let recorded_size = read_u64(bytes, 8).ok_or_else(damaged)?;
+            let same_content = recorded_size == vcf_metadata.len()
+                && crate::files::open_regular(vcf)
+                    .and_then(|file| super::content_fingerprint(&file, recorded_size))
+                    .is_ok_and(|now| now[..] == bytes[FINGERPRINT_AT..HEADER_LENGTH_AT]);
+            if !same_content {
+                return Ok(None);
+            }
         }
         Ok(Some(PositionIndex {
             map,
