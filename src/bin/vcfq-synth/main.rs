@@ -100,6 +100,10 @@ struct DbsnpArgs {
 
 #[derive(clap::Args)]
 struct Generate {
+    /// Genotypes from this seed (sites from --seed): samples of one --seed then share
+    /// their sites and differ in genotypes, as a cohort does.
+    #[arg(long)]
+    genotypes_seed: Option<u64>,
     /// How many data rows.
     #[arg(long)]
     rows: u64,
@@ -197,7 +201,16 @@ fn genotype(rng: &mut Rng, frequency: f64) -> String {
     )
 }
 
-fn write_sample(rows: u64, out: &std::path::Path, seed: u64) -> std::io::Result<()> {
+/// `genotypes_seed`: genotypes from their own generator, so that samples of one `seed`
+/// share their sites (and dbSNP-like VCF) and differ in genotypes, as a cohort imputed on
+/// one panel does.
+fn write_sample(
+    rows: u64,
+    out: &std::path::Path,
+    seed: u64,
+    genotypes_seed: Option<u64>,
+) -> std::io::Result<()> {
+    let mut genotype_rng = genotypes_seed.map(|seed| Rng(seed ^ 0x6765_6e6f));
     let io_error = |error: vcfq::Error| std::io::Error::other(error.to_string());
     let mut vcf = vcfq::index::VcfWriter::create(out).map_err(io_error)?;
     let dbsnp_path = with_suffix(out, ".dbsnp.vcf.gz");
@@ -284,7 +297,10 @@ fn write_sample(rows: u64, out: &std::path::Path, seed: u64) -> std::io::Result<
                 "{}\t{position}\t{bare}:{position}:{reference}:{}\t{reference}\t{alt}\t.\tPASS\tRAF={raf};AF={af};INFO={info_score}\tGT:DS:GP\t{}\n",
                 contig.name,
                 alternates[0],
-                genotype(&mut rng, frequencies[0])
+                match &mut genotype_rng {
+                    Some(genotype_rng) => genotype(genotype_rng, frequencies[0]),
+                    None => genotype(&mut rng, frequencies[0]),
+                }
             ));
             buffer.extend_from_slice(line.as_bytes());
             if buffer.len() >= 1 << 20 {
@@ -368,7 +384,12 @@ fn main() -> ExitCode {
             out,
             seed,
         } => write_merged(rows, dbsnp_rows, &out, seed),
-        Command::Sample(Generate { rows, out, seed }) => write_sample(rows, &out, seed),
+        Command::Sample(Generate {
+            rows,
+            out,
+            seed,
+            genotypes_seed,
+        }) => write_sample(rows, &out, seed, genotypes_seed),
         Command::Floor { vcf, blocks } => inflate_floor(&vcf, blocks),
     };
     match result {

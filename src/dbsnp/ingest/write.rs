@@ -343,15 +343,23 @@ pub(super) fn write_merged(dir: &Path, merged: &Path) -> Result<(FileInfo, u64),
     candidates.sort_unstable();
     candidates.dedup();
     let mut bucket = Vec::new();
+    // The bucket in `bucket` (candidates in rs order share buckets: each is read once).
+    let mut bucket_at: Option<(u64, bool)> = None;
     let mut current_rsids: Vec<u64> = Vec::new();
     for &rs in &candidates {
         let Some(offset) = rsids.get(rsid_bucket_key(rs)) else {
             continue;
         };
-        if read_bucket(&table, offset, &mut bucket)
-            .map_err(|error| io_error("reading", &table_path, error))?
-            && rsid_loci(&bucket, rs).is_some_and(|mut loci| loci.next().is_some())
-        {
+        let whole = match bucket_at {
+            Some((at, whole)) if at == offset => whole,
+            _ => {
+                let whole = read_bucket(&table, offset, &mut bucket)
+                    .map_err(|error| io_error("reading", &table_path, error))?;
+                bucket_at = Some((offset, whole));
+                whole
+            }
+        };
+        if whole && rsid_loci(&bucket, rs).is_some_and(|mut loci| loci.next().is_some()) {
             current_rsids.push(rs);
         }
     }
