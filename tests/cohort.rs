@@ -66,8 +66,7 @@ fn cohort() -> Cohort {
     members.push(("damaged".into(), damaged));
     // A sample on GRCh37.
     let grch37 = root.join("grch37.vcf.gz");
-    let text = "##fileformat=VCFv4.2\n##reference=file:///ref/human_g1k_v37.fasta\n##contig=<ID=19>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS\n19\t45411941\trs429358\tT\tC\t.\tPASS\t.\tGT\t0|1\n";
-    vcfq::index::write_indexed_vcf(&grch37, text.as_bytes(), false).unwrap();
+    write_grch37_vcf(&grch37);
     members.push(("grch37".into(), grch37));
     // The same file again under another id, and one with a relative path.
     members.push(("apoe-again".into(), testdata("apoe.vcf.gz")));
@@ -91,6 +90,12 @@ fn cohort() -> Cohort {
         map,
         members,
     }
+}
+
+/// Writes a small indexed VCF whose header says GRCh37.
+fn write_grch37_vcf(path: &Path) {
+    let text = "##fileformat=VCFv4.2\n##reference=file:///ref/human_g1k_v37.fasta\n##contig=<ID=19>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS\n19\t45411941\trs429358\tT\tC\t.\tPASS\t.\tGT\t0|1\n";
+    vcfq::index::write_indexed_vcf(path, text.as_bytes(), false).unwrap();
 }
 
 /// The requests of the cohort tests: (flags, request).
@@ -561,8 +566,7 @@ fn a_manifest_adds_all_samples_or_none() {
         std::fs::write(&manifest, text).unwrap();
     };
     let grch37 = dir.path().join("grch37.vcf.gz");
-    let text = "##fileformat=VCFv4.2\n##reference=file:///ref/human_g1k_v37.fasta\n##contig=<ID=19>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS\n19\t45411941\trs429358\tT\tC\t.\tPASS\t.\tGT\t0|1\n";
-    vcfq::index::write_indexed_vcf(&grch37, text.as_bytes(), false).unwrap();
+    write_grch37_vcf(&grch37);
     let list = || run(&["sample", "list", "--store", store_arg]).1;
 
     // One sample fails its requirements: nothing is added, and the error names it.

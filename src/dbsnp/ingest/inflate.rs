@@ -277,7 +277,7 @@ fn inflate_rest(
 }
 
 /// Reads until `buffer` is full or the stream ends; the bytes read.
-fn read_full(input: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
+pub(super) fn read_full(input: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buffer.len() {
         match input.read(&mut buffer[filled..]) {

@@ -110,15 +110,7 @@ impl Source {
 /// block header, or fewer at the end of the stream.
 fn sniff(input: &mut impl Read) -> io::Result<Vec<u8>> {
     let mut start = vec![0; crate::bgzf::HEADER_SIZE];
-    let mut filled = 0;
-    while filled < start.len() {
-        match input.read(&mut start[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
-        }
-    }
+    let filled = super::inflate::read_full(input, &mut start)?;
     start.truncate(filled);
     Ok(start)
 }
