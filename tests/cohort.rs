@@ -568,18 +568,22 @@ fn a_manifest_adds_all_samples_or_none() {
     let grch37 = dir.path().join("grch37.vcf.gz");
     write_grch37_vcf(&grch37);
     let list = || run(&["sample", "list", "--store", store_arg]).1;
+    let add = |extra: &[&str]| {
+        let mut args = vec![
+            "sample",
+            "add",
+            "-m",
+            manifest.to_str().unwrap(),
+            "--store",
+            store_arg,
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
 
     // One sample fails its requirements: nothing is added, and the error names it.
     write_manifest(&[(ids[0], testdata("apoe.vcf.gz")), (ids[1], grch37.clone())]);
-    let (code, _, stderr) = run(&[
-        "sample",
-        "add",
-        "--manifest",
-        manifest.to_str().unwrap(),
-        "--store",
-        store_arg,
-        "--no-position-index",
-    ]);
+    let (code, _, stderr) = add(&["--no-position-index"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("is not on GRCh38"), "{stderr}");
     assert_eq!(list(), "");
@@ -589,17 +593,7 @@ fn a_manifest_adds_all_samples_or_none() {
         (ids[0], testdata("apoe.vcf.gz")),
         (ids[1], testdata("NA12878.pgx-extract.vcf.gz")),
     ]);
-    let (code, stdout, stderr) = run(&[
-        "sample",
-        "add",
-        "-m",
-        manifest.to_str().unwrap(),
-        "--store",
-        store_arg,
-        "--threads",
-        "2",
-        "--no-position-index",
-    ]);
+    let (code, stdout, stderr) = add(&["--threads", "2", "--no-position-index"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.starts_with("added 2 samples"), "{stdout}");
     assert_eq!(list().lines().count(), 2);
@@ -609,14 +603,7 @@ fn a_manifest_adds_all_samples_or_none() {
         (ids[2], testdata("apoe.vcf.gz")),
         (ids[0], testdata("apoe.vcf.gz")),
     ]);
-    let (code, _, stderr) = run(&[
-        "sample",
-        "add",
-        "-m",
-        manifest.to_str().unwrap(),
-        "--store",
-        store_arg,
-    ]);
+    let (code, _, stderr) = add(&[]);
     assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains(&format!("sample {} is already in the store", ids[0])),
@@ -626,15 +613,7 @@ fn a_manifest_adds_all_samples_or_none() {
 
     // Deferred checks: recorded at once; the requirements apply at first use.
     write_manifest(&[(ids[2], grch37.clone())]);
-    let (code, stdout, stderr) = run(&[
-        "sample",
-        "add",
-        "-m",
-        manifest.to_str().unwrap(),
-        "--store",
-        store_arg,
-        "--defer-checks",
-    ]);
+    let (code, stdout, stderr) = add(&["--defer-checks"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("checks deferred"), "{stdout}");
     assert!(list().contains(&format!(

@@ -304,25 +304,13 @@ impl Sample {
         options: &ResponseOptions,
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
-        let start = out.len();
-        let result = self.render(request, options, out);
-        if result.is_err() {
-            out.truncate(start);
-        }
-        result
-    }
-
-    fn render(
-        &self,
-        request: &Request,
-        options: &ResponseOptions,
-        out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
+        // Finding the records writes nothing; writing them leaves `out` as it was on error.
         let records = self.records(request, options.dbsnp.as_deref())?;
-        self.write_records_unchecked(&records, request, options, out)
+        self.write_records(&records, request, options, out)
     }
 
-    /// Appends the response body for `records`, this sample's answer to `request`.
+    /// Appends the response body for `records`, this sample's answer to `request`. On
+    /// error `out` is left as it was.
     pub(crate) fn write_records(
         &self,
         records: &Records<'_>,
@@ -331,15 +319,14 @@ impl Sample {
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
         let start = out.len();
-        let result = self.write_records_unchecked(records, request, options, out);
+        let result = Self::write_body(records, request, options, out);
         if result.is_err() {
             out.truncate(start);
         }
         result
     }
 
-    fn write_records_unchecked(
-        &self,
+    fn write_body(
         records: &Records<'_>,
         request: &Request,
         options: &ResponseOptions,
