@@ -291,6 +291,13 @@ impl<'a> Record<'a> {
             .map(|(_, value)| value)
     }
 
+    /// The ALT, INFO, FORMAT and sample columns as the VCF writes them (checked UTF-8),
+    /// for the cohort table, which keeps them whole.
+    #[cfg(feature = "table")]
+    pub(crate) fn raw_columns(&self) -> (&'a str, &'a str, Option<&'a str>, Option<&'a str>) {
+        (self.alternates, self.info, self.format, self.sample)
+    }
+
     /// The REF, ALT, INFO, FORMAT and sample texts, for the JSON writer's escaping
     /// decision.
     pub(crate) fn texts(&self) -> impl Iterator<Item = &'a str> + use<'a> {

@@ -9,7 +9,7 @@ use vcfq::{ErrorClass, Request, ResponseOptions, Rsid, RsidMap, Sample, SampleOp
 use crate::util::{assert_fails, query, query_json, run, testdata, vcfq};
 
 /// Builds a map from `source` (under testdata/) with the CLI into a temporary directory.
-fn build(source: &str, extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn build(source: &str, extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("map");
     let source = testdata(source);

@@ -5,7 +5,7 @@
 use serde_json::{json, Map, Value};
 use vcfq::{Record, Request, ResponseOptions, RsidMap, Sample, SampleOptions, Schema};
 
-use crate::util::{run, testdata};
+use crate::util::testdata;
 
 /// A record's JSON object built from the typed accessors alone (not the JSON writer).
 fn typed_json(record: &Record<'_>, schema: Schema) -> Value {
@@ -107,16 +107,7 @@ fn every_golden_request_gives_the_golden_records() {
 
 #[test]
 fn rsid_requests_give_the_records_and_rsid_fields_of_the_json() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("map");
-    let (code, _, stderr) = run(&[
-        "dbsnp",
-        "build",
-        testdata("dbsnp/crafted.vcf").to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{stderr}");
+    let (_dir, out) = crate::dbsnp::build("dbsnp/crafted.vcf", &[]);
     let map = std::sync::Arc::new(RsidMap::open(&out).unwrap());
     let sample = Sample::open(
         testdata("dbsnp/crafted-sample.vcf.gz"),

@@ -146,21 +146,22 @@ impl Columns {
         self.position.append_null();
     }
 
-    fn record(&mut self, record: &Record<'_>, raw: &RawText<'_>) {
+    fn record(&mut self, record: &Record<'_>) {
+        let (alt, info, format, sample) = record.raw_columns();
         self.chromosome.append_value(record.chromosome());
         self.position.append_value(record.position());
         self.id.append_value(String::from_utf8_lossy(record.id()));
         self.rsid
             .append_option(record.rsid().map(|rsid| rsid.to_string()));
         self.reference.append_value(record.reference());
-        self.alt.append_value(raw.alt);
+        self.alt.append_value(alt);
         self.qual
             .append_value(String::from_utf8_lossy(record.quality_text()));
         self.filter
             .append_value(String::from_utf8_lossy(record.filter()));
-        self.info.append_value(raw.info);
-        self.format.append_option(raw.format);
-        self.genotype.append_option(raw.sample);
+        self.info.append_value(info);
+        self.format.append_option(format);
+        self.genotype.append_option(sample);
         self.gt.append_option(record.genotype_field("GT"));
     }
 
@@ -188,15 +189,6 @@ impl Columns {
         self.rows = 0;
         RecordBatch::try_new(schema(), columns).map_err(table_error)
     }
-}
-
-/// The columns kept as raw text that the typed record re-splits (ALT, INFO, FORMAT and
-/// the sample's column).
-struct RawText<'a> {
-    alt: &'a str,
-    info: &'a str,
-    format: Option<&'a str>,
-    sample: Option<&'a str>,
 }
 
 fn table_error(error: impl std::fmt::Display) -> Error {
@@ -272,27 +264,10 @@ fn push_answered(columns: &mut Columns, id: &str, answered: &Answered) -> Result
                     table_error(format!("sample {id}: row for a record not in the answer"))
                 })?;
                 let record = owned.record().map_err(table_error)?;
-                let columns_of_line = crate::record::split_record(&owned.line, owned.sample_column)
-                    .map_err(table_error)?;
-                let text = |bytes: &'_ [u8]| String::from_utf8_lossy(bytes).into_owned();
-                let (alt, info) = (
-                    text(columns_of_line.alternate_bases),
-                    text(columns_of_line.info),
-                );
-                let format = columns_of_line.format.map(text);
-                let sample = columns_of_line.sample.map(text);
                 columns
                     .record
                     .append_value(u32::try_from(index).map_err(table_error)?);
-                columns.record(
-                    &record,
-                    &RawText {
-                        alt: &alt,
-                        info: &info,
-                        format: format.as_deref(),
-                        sample: sample.as_deref(),
-                    },
-                );
+                columns.record(&record);
             }
         }
     }
