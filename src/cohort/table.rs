@@ -278,7 +278,8 @@ fn push_answered(columns: &mut Columns, id: &str, answered: &Answered) -> Result
 pub enum TableWriter<W: Write + Send> {
     /// Arrow IPC stream format.
     Arrow(arrow_ipc::writer::StreamWriter<W>),
-    /// Parquet, zstd-compressed.
+    /// Parquet, zstd-compressed (feature `parquet`).
+    #[cfg(feature = "parquet")]
     Parquet(parquet::arrow::ArrowWriter<W>),
 }
 
@@ -290,7 +291,8 @@ impl<W: Write + Send> TableWriter<W> {
             .map_err(table_error)
     }
 
-    /// A Parquet writer (zstd).
+    /// A Parquet writer (zstd; feature `parquet`).
+    #[cfg(feature = "parquet")]
     pub fn parquet(out: W) -> Result<TableWriter<W>, Error> {
         let properties = parquet::file::properties::WriterProperties::builder()
             .set_compression(parquet::basic::Compression::ZSTD(
@@ -306,6 +308,7 @@ impl<W: Write + Send> TableWriter<W> {
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), Error> {
         match self {
             TableWriter::Arrow(writer) => writer.write(batch).map_err(table_error),
+            #[cfg(feature = "parquet")]
             TableWriter::Parquet(writer) => writer.write(batch).map_err(table_error),
         }
     }
@@ -317,6 +320,7 @@ impl<W: Write + Send> TableWriter<W> {
                 writer.finish().map_err(table_error)?;
                 writer.into_inner().map_err(table_error)
             }
+            #[cfg(feature = "parquet")]
             TableWriter::Parquet(writer) => writer.into_inner().map_err(table_error),
         }
     }

@@ -9,6 +9,7 @@
 //!   and CRC-32 of every file. It is written last, and the directory is renamed into
 //!   place, so a half-written map never opens.
 
+mod excerpt;
 mod format;
 pub(crate) mod ingest;
 mod sort;
@@ -86,6 +87,17 @@ impl Locus {
             position,
         })
     }
+}
+
+/// An allele dbSNP gives at a position, and its rs number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allele {
+    /// The rs number.
+    pub rs: u64,
+    /// REF.
+    pub reference: Vec<u8>,
+    /// One ALT.
+    pub alternate: Vec<u8>,
 }
 
 /// The key of `merged.fst`: the rs number, big-endian.
@@ -455,6 +467,41 @@ impl RsidMap {
                     found.push(
                         Rsid::from_number(entry.rs).ok_or_else(|| self.corrupt(ALLELES_TABLE))?,
                     );
+                }
+            }
+            Ok(found)
+        })
+    }
+
+    /// Every allele dbSNP gives at this position, in the map's order.
+    pub fn alleles_at(&self, chromosome: &Contig, position: u64) -> Result<Vec<Allele>, Error> {
+        let Ok(position) = u32::try_from(position) else {
+            return Ok(Vec::new());
+        };
+        self.guard(|| {
+            let Some(offset) = self
+                .alleles
+                .get(allele_bucket_key(chromosome.ordinal(), position))
+            else {
+                return Ok(Vec::new());
+            };
+            let (body, _) = bucket_body(&self.allele_table, offset)
+                .ok_or_else(|| self.corrupt(ALLELES_TABLE))?;
+            let wanted = position_low_bits(position);
+            let mut found = Vec::new();
+            let mut at = 0;
+            while at < body.len() {
+                let entry = decode_allele_entry(body, &mut at)
+                    .ok_or_else(|| self.corrupt(ALLELES_TABLE))?;
+                if entry.position_low > wanted {
+                    break;
+                }
+                if entry.position_low == wanted {
+                    found.push(Allele {
+                        rs: entry.rs,
+                        reference: entry.reference.to_vec(),
+                        alternate: entry.alternate.to_vec(),
+                    });
                 }
             }
             Ok(found)
