@@ -1294,3 +1294,172 @@ fn clients_that_never_read_cannot_pin_responses_in_memory() {
     );
     assert!(small.starts_with("HTTP/1.1 200"), "{small}");
 }
+
+/// Builds a dbSNP map of `sources` (under testdata/) into `out`.
+fn build_map(sources: &[&str], out: &Path) {
+    let mut args = vec!["dbsnp".to_string(), "build".to_string()];
+    args.extend(
+        sources
+            .iter()
+            .map(|source| testdata(source).display().to_string()),
+    );
+    args.extend(["--out".to_string(), out.display().to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, stderr) = run(&args);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+/// Writes `bytes` over the file at `path` in place: the same inode, as `cp` over an
+/// existing file or an editor saving in place does.
+fn overwrite_in_place(path: &Path, bytes: &[u8]) {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(path)
+        .unwrap();
+    file.write_all(bytes).unwrap();
+    file.sync_all().unwrap();
+}
+
+fn truncate(path: &Path, size: u64) {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(size)
+        .unwrap();
+}
+
+/// The server process is still running.
+fn alive(server: &mut Server) -> bool {
+    server.child.try_wait().unwrap().is_none()
+}
+
+#[test]
+fn a_dbsnp_map_changed_under_the_server_never_kills_it() {
+    let (dir, store) = store_with_sample();
+    let map = dir.path().join("map");
+    build_map(
+        &["pharmcat/pharmcat_positions.vcf.gz", "dbsnp/crafted.vcf"],
+        &map,
+    );
+    let mut server = Server::start(&store, &["--dbsnp", map.to_str().unwrap()]);
+    let target = format!("{API}{ID}?rsid=rs429358,rs7412");
+    let (status, _, expected) = server.get(&target, &[]);
+    assert_eq!(status, 200, "{expected}");
+    assert!(expected.contains("\"rsid\":\"rs429358\""), "{expected}");
+    let rsids_bin = map.join("rsids.bin");
+    let good_rsids = std::fs::read(&rsids_bin).unwrap();
+
+    // Truncated in place (the defect: SIGBUS killed the server): a 500 that names the
+    // file and says what to do; the server lives on.
+    truncate(&rsids_bin, 0);
+    let (status, _, body) = server.get(&target, &[]);
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("rsids.bin"), "{body}");
+    assert!(body.contains("rebuild it"), "{body}");
+    assert!(alive(&mut server));
+    // Written back in place, whole: reopened and answered.
+    overwrite_in_place(&rsids_bin, &good_rsids);
+    let (status, _, body) = server.get(&target, &[]);
+    assert_eq!((status, body.as_str()), (200, expected.as_str()));
+
+    // Overwritten in place with other bytes of the same size: refused, never read.
+    let alleles_bin = map.join("alleles.bin");
+    let good_alleles = std::fs::read(&alleles_bin).unwrap();
+    overwrite_in_place(&alleles_bin, &vec![0u8; good_alleles.len()]);
+    let (status, _, body) = server.get(&target, &[]);
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("alleles.bin"), "{body}");
+    assert!(alive(&mut server));
+
+    // Replaced by a rebuilt map renamed into place, as `vcfq dbsnp build` does: picked up
+    // at the next request. This map holds only the crafted rsIDs, so the answer changes
+    // to the new map's.
+    let rebuilt = dir.path().join("map.new");
+    build_map(&["dbsnp/crafted.vcf"], &rebuilt);
+    std::fs::remove_dir_all(&map).unwrap();
+    std::fs::rename(&rebuilt, &map).unwrap();
+    let (status, _, body) = server.get(&target, &[]);
+    assert_eq!(status, 200, "{body}");
+    let pharmcat_only = format!("{API}{ID}?rsid=rs4244285");
+    let (status, _, body) = server.get(&pharmcat_only, &[]);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.starts_with(r#"{"meta":{"count":0}"#), "{body}");
+    // And the whole map back by rename: the first answer again.
+    let whole = dir.path().join("map.whole");
+    build_map(
+        &["pharmcat/pharmcat_positions.vcf.gz", "dbsnp/crafted.vcf"],
+        &whole,
+    );
+    std::fs::remove_dir_all(&map).unwrap();
+    std::fs::rename(&whole, &map).unwrap();
+    let (status, _, body) = server.get(&target, &[]);
+    assert_eq!((status, body.as_str()), (200, expected.as_str()));
+    assert!(
+        eventually(5, || server.log().contains("reopened the map")),
+        "{}",
+        server.log()
+    );
+    assert!(alive(&mut server));
+}
+
+#[test]
+fn a_vcf_or_position_index_changed_under_the_server_never_kills_it() {
+    let dir = copy_to_temp(&["apoe.vcf.gz", "apoe.vcf.gz.tbi"]);
+    let vcf = dir.path().join("apoe.vcf.gz");
+    let index = dir.path().join("apoe.vcf.gz.vcfqidx");
+    let store = dir.path().join("store");
+    let (code, _, stderr) = crate::util::add_sample(&store, ID, &vcf, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(index.exists());
+    let mut server = Server::start(&store, &[]);
+    let target =
+        format!("{API}{ID}?chromosome=chr19&start_position=44905000&end_position=44910000");
+    let (status, _, expected) = server.get(&target, &[]);
+    assert_eq!(status, 200, "{expected}");
+    let good_vcf = std::fs::read(&vcf).unwrap();
+    let good_index = std::fs::read(&index).unwrap();
+
+    // The position index truncated in place: not used (tabix answers), never read.
+    truncate(&index, 100);
+    let (status, _, body) = server.get(&target, &[]);
+    assert_eq!((status, body.as_str()), (200, expected.as_str()));
+    // Overwritten in place with zeros: the same.
+    overwrite_in_place(&index, &vec![0u8; good_index.len()]);
+    let (status, _, body) = server.get(&target, &[]);
+    assert_eq!((status, body.as_str()), (200, expected.as_str()));
+    // Replaced by rename (`vcfq index` writes it so): used again.
+    assert_eq!(run(&["index", vcf.to_str().unwrap()]).0, 0);
+    let (status, _, body) = server.get(&target, &[]);
+    assert_eq!((status, body.as_str()), (200, expected.as_str()));
+    assert!(alive(&mut server));
+
+    // The VCF truncated in place: an error answer, the server alive.
+    truncate(&vcf, good_vcf.len() as u64 / 2);
+    let (status, _, body) = server.get(&target, &[]);
+    assert!(status == 500 || status == 400, "{status} {body}");
+    assert!(body.contains("apoe.vcf.gz"), "{body}");
+    assert!(alive(&mut server));
+    // Written back in place (and its index rewritten after it, so the index is not
+    // older than the VCF): answered.
+    let tbi = dir.path().join("apoe.vcf.gz.tbi");
+    let good_tbi = std::fs::read(&tbi).unwrap();
+    overwrite_in_place(&vcf, &good_vcf);
+    overwrite_in_place(&tbi, &good_tbi);
+    assert_eq!(run(&["index", vcf.to_str().unwrap()]).0, 0);
+    let (status, _, body) = server.get(&target, &[]);
+    assert_eq!((status, body.as_str()), (200, expected.as_str()));
+    // Overwritten in place with zeros, then replaced by rename with the good file.
+    overwrite_in_place(&vcf, &vec![0u8; good_vcf.len()]);
+    let (status, _, body) = server.get(&target, &[]);
+    assert!(status == 500 || status == 400, "{status} {body}");
+    assert!(alive(&mut server));
+    std::fs::write(dir.path().join("apoe.vcf.gz.new"), &good_vcf).unwrap();
+    std::fs::rename(dir.path().join("apoe.vcf.gz.new"), &vcf).unwrap();
+    overwrite_in_place(&tbi, &good_tbi);
+    assert_eq!(run(&["index", vcf.to_str().unwrap()]).0, 0);
+    let (status, _, body) = server.get(&target, &[]);
+    assert_eq!((status, body.as_str()), (200, expected.as_str()));
+    assert!(alive(&mut server));
+}

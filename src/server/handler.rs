@@ -11,7 +11,7 @@ use axum::http::{header, HeaderValue, Method, Request as HttpRequest, StatusCode
 use axum::response::Response;
 use axum::Router;
 
-use super::{Limits, ServerState};
+use super::{map, Limits, ServerState};
 use crate::error::Error;
 use crate::request::Request;
 use crate::response::{error_body, ResponseOptions, API_PATH};
@@ -158,8 +158,14 @@ fn query_body(
 ) -> Result<Vec<u8>, Error> {
     let open = state.samples.sample(id)?;
     let request = Request::parse(query).map_err(Error::from)?;
+    let dbsnp = state
+        .dbsnp
+        .as_ref()
+        .map(map::MapSlot::current)
+        .transpose()?;
     let options = ResponseOptions {
         base_url,
+        dbsnp,
         ..state.options.clone()
     };
     open.sample.respond(&request, &options)

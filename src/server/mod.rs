@@ -12,6 +12,7 @@ pub(crate) mod fuzzing;
 mod handler;
 mod host;
 mod listener;
+mod map;
 mod memory;
 mod samples;
 mod throttle;
@@ -26,7 +27,6 @@ use tokio::sync::Semaphore;
 use crate::error::Error;
 use crate::response::{ResponseOptions, Schema};
 use crate::store::Store;
-use crate::RsidMap;
 
 pub use auth::read_api_keys;
 pub use host::AllowedHosts;
@@ -92,7 +92,10 @@ impl Default for Limits {
 
 /// What every request handler shares.
 struct ServerState {
+    /// How to answer; its `dbsnp` is `None`: the map comes from `dbsnp` per request.
     options: ResponseOptions,
+    /// The dbSNP map (`--dbsnp`), checked before each request.
+    dbsnp: Option<map::MapSlot>,
     allowed_hosts: AllowedHosts,
     auth: auth::ApiKeys,
     throttle: throttle::Throttle,
@@ -212,15 +215,20 @@ fn open_samples_capacity(limits: &Limits, descriptors: u64) -> usize {
 }
 
 fn server_state(options: &ServeOptions) -> Result<Arc<ServerState>, Error> {
-    let dbsnp = RsidMap::open_if_given(options.dbsnp.as_deref())?;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let access_log = AccessLog::spawn();
+    let dbsnp = options
+        .dbsnp
+        .clone()
+        .map(|path| map::MapSlot::open(path, access_log.clone()))
+        .transpose()?;
     Ok(Arc::new(ServerState {
         options: ResponseOptions {
             schema: options.schema,
             base_url: String::new(),
-            dbsnp,
+            dbsnp: None,
         },
+        dbsnp,
         allowed_hosts: options
             .allowed_hosts
             .clone()
