@@ -197,6 +197,15 @@ pub struct RsidMap {
     alleles: fst::Map<Mmap>,
     allele_table: Mmap,
     merged: Option<fst::Map<Mmap>>,
+    /// The directory as opened, and each mapped file with its identity when mapped: what
+    /// [`RsidMap::unchanged`] compares with.
+    opened: OpenedFiles,
+}
+
+/// The open directory and mapped files of a map, to tell whether they changed since.
+struct OpenedFiles {
+    dir: std::fs::File,
+    files: Vec<(&'static str, std::fs::File, crate::files::FileIdentity)>,
 }
 
 impl std::fmt::Debug for RsidMap {
@@ -314,17 +323,18 @@ impl RsidMap {
                 format!("the map was built with a different contig table; {REBUILD}"),
             ));
         }
-        let map_file = |name: &str| -> Result<Mmap, Error> {
+        let mapped = std::cell::RefCell::new(Vec::new());
+        let map_file = |name: &'static str| -> Result<Mmap, Error> {
             let expected = metadata.files.get(name).ok_or_else(|| {
                 map_error(dir, format!("meta.json does not list {name}; {REBUILD}"))
             })?;
             let file = crate::files::open_regular_at(handle, name).map_err(|error| {
                 map_error(dir, format!("cannot open {name}: {error}; {REBUILD}"))
             })?;
-            let size = file
+            let file_metadata = file
                 .metadata()
-                .map_err(|error| map_error(dir, format!("cannot stat {name}: {error}")))?
-                .len();
+                .map_err(|error| map_error(dir, format!("cannot stat {name}: {error}")))?;
+            let size = file_metadata.len();
             if size != expected.size {
                 return Err(map_error(
                     dir,
@@ -335,11 +345,17 @@ impl RsidMap {
             // here, checksums by `vcfq dbsnp check`). vcfq writes a map's files once and
             // replaces a map by renaming a new directory into place, never in place. The risk
             // left: another process truncating or rewriting a mapped file in place (`cp`
-            // over it, `truncate`) makes reads of the lost pages raise SIGBUS.
-            unsafe { Mmap::map(&file) }
-                .map_err(|error| map_error(dir, format!("cannot map {name}: {error}")))
+            // over it, `truncate`) makes reads of the lost pages raise SIGBUS; a long-lived
+            // user (`vcfq serve`) calls `unchanged` before each use to narrow that to a
+            // change between the check and the read (docs/robustness.md).
+            let map = unsafe { Mmap::map(&file) }
+                .map_err(|error| map_error(dir, format!("cannot map {name}: {error}")))?;
+            mapped
+                .borrow_mut()
+                .push((name, file, crate::files::FileIdentity::of(&file_metadata)));
+            Ok(map)
         };
-        let fst_map = |name: &str| -> Result<fst::Map<Mmap>, Error> {
+        let fst_map = |name: &'static str| -> Result<fst::Map<Mmap>, Error> {
             fst::Map::new(map_file(name)?).map_err(|error| {
                 map_error(
                     dir,
@@ -372,6 +388,9 @@ impl RsidMap {
                 format!("the fst maps do not hold the counts meta.json records; {REBUILD}"),
             ));
         }
+        let dir_handle = handle
+            .try_clone()
+            .map_err(|error| map_error(dir, format!("cannot keep the directory open: {error}")))?;
         Ok(RsidMap {
             dir: dir.to_path_buf(),
             metadata,
@@ -380,7 +399,41 @@ impl RsidMap {
             alleles,
             allele_table,
             merged,
+            opened: OpenedFiles {
+                dir: dir_handle,
+                files: mapped.into_inner(),
+            },
         })
+    }
+
+    /// Whether the map on disk is still the one mapped: its directory not replaced (by
+    /// `vcfq dbsnp build`'s rename, or any other), and no mapped file truncated, extended
+    /// or rewritten in place. One `stat` and an `fstat` a file (about a microsecond in
+    /// all); `vcfq serve` calls it before each request that uses the map and reopens the
+    /// map when it fails. The error names what changed.
+    pub fn unchanged(&self) -> Result<(), Error> {
+        if !crate::files::same_dir(&self.dir, &self.opened.dir) {
+            return Err(map_error(
+                &self.dir,
+                "was replaced by another directory while in use",
+            ));
+        }
+        for (name, file, identity) in &self.opened.files {
+            let now = file
+                .metadata()
+                .map(|metadata| crate::files::FileIdentity::of(&metadata))
+                .map_err(|error| map_error(&self.dir, format!("cannot stat {name}: {error}")))?;
+            if now != *identity {
+                return Err(map_error(
+                    &self.dir,
+                    format!(
+                        "{name} changed while in use ({} bytes, {} when opened): a map's files must not be rewritten in place; build a new map into another directory and rename it into place",
+                        now.size, identity.size
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Opens the map in `dir` when one is given (`--dbsnp`), shared for many queries.
