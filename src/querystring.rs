@@ -84,9 +84,31 @@ pub fn encode_sorted(pairs: &[(String, String)]) -> String {
     encoded
 }
 
+/// The first code point of each run of ten Unicode decimal digits (general category Nd),
+/// as Python 3.11's `unicodedata` (Unicode 14.0) has them: `int()` reads all of them.
+const DECIMAL_ZEROS: [u32; 66] = [
+    0x30, 0x660, 0x6f0, 0x7c0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66,
+    0xde6, 0xe50, 0xed0, 0xf20, 0x1040, 0x1090, 0x17e0, 0x1810, 0x1946, 0x19d0, 0x1a80, 0x1a90,
+    0x1b50, 0x1bb0, 0x1c40, 0x1c50, 0xa620, 0xa8d0, 0xa900, 0xa9d0, 0xa9f0, 0xaa50, 0xabf0, 0xff10,
+    0x104a0, 0x10d30, 0x11066, 0x110f0, 0x11136, 0x111d0, 0x112f0, 0x11450, 0x114d0, 0x11650,
+    0x116c0, 0x11730, 0x118e0, 0x11950, 0x11c50, 0x11d50, 0x11da0, 0x16a60, 0x16ac0, 0x16b50,
+    0x1d7ce, 0x1d7d8, 0x1d7e2, 0x1d7ec, 0x1d7f6, 0x1e140, 0x1e2f0, 0x1e950, 0x1fbf0,
+];
+
+/// A decimal digit's value, in any script (`３`, `٣`, `3`).
+fn decimal_value(c: char) -> Option<u8> {
+    let code = u32::from(c);
+    let run = DECIMAL_ZEROS
+        .partition_point(|&zero| zero <= code)
+        .checked_sub(1)?;
+    let value = code - DECIMAL_ZEROS[run];
+    (value < 10).then_some(value as u8)
+}
+
 /// Parses an integer like Python's `int(text)`: surrounding white space allowed, one
-/// optional sign, ASCII digits with single underscores between them. `None` when Python
-/// would raise, and (a vcfq limit) when the value does not fit in an `i128`.
+/// optional sign, decimal digits of any script with single underscores between them.
+/// `None` when Python would raise, and (a vcfq limit) when the value does not fit in an
+/// `i128`.
 pub fn python_int(text: &str) -> Option<i128> {
     let trimmed = text.trim_matches(|c: char| c.is_whitespace() || ('\x1c'..='\x1f').contains(&c));
     let (negative, digits) = match trimmed.as_bytes().first() {
@@ -102,16 +124,12 @@ pub fn python_int(text: &str) -> Option<i128> {
         return None;
     }
     let mut value: i128 = 0;
-    for byte in digits.bytes() {
-        match byte {
-            b'0'..=b'9' => {
-                value = value
-                    .checked_mul(10)?
-                    .checked_add(i128::from(byte - b'0'))?
-            }
-            b'_' => {}
-            _ => return None,
+    for c in digits.chars() {
+        if c == '_' {
+            continue;
         }
+        let digit = decimal_value(c)?;
+        value = value.checked_mul(10)?.checked_add(i128::from(digit))?;
     }
     Some(if negative { -value } else { value })
 }
@@ -165,6 +183,11 @@ mod tests {
         assert_eq!(python_int(" +1_000 "), Some(1000));
         assert_eq!(python_int("-5"), Some(-5));
         assert_eq!(python_int("007"), Some(7));
+        // Any script's decimal digits, as Python reads them.
+        assert_eq!(python_int("\u{ff13}"), Some(3));
+        assert_eq!(python_int("\u{663}\u{660}"), Some(30));
+        assert_eq!(python_int("1\u{1d7d9}"), Some(11));
+        assert_eq!(python_int("\u{2163}"), None); // a Roman numeral is not a decimal digit
         for bad in [
             "", " ", "1.5", "1e3", "_1", "1_", "1__0", "0x10", "1,000", "+", "--1",
         ] {

@@ -318,6 +318,16 @@ impl Request {
         self.with_paging_parameter("offset", offset)
     }
 
+    /// This request as a service with DRF's `PAGE_SIZE = page_size` reads it: without a
+    /// usable `limit` of its own, a page holds `page_size` records (and the paging links
+    /// say `limit=<page_size>`); `None` (vcfq's default) leaves it unlimited.
+    pub fn with_page_size(mut self, page_size: Option<u64>) -> Request {
+        if self.paging.limit.is_none() {
+            self.paging.limit = page_size.filter(|&size| size > 0);
+        }
+        self
+    }
+
     fn with_paging_parameter(mut self, name: &str, value: u64) -> Request {
         self.parameters.retain(|(given, _)| given != name);
         self.parameters.push((name.to_string(), value.to_string()));

@@ -73,8 +73,7 @@ pub(crate) fn page_links(
     paging: Paging,
     count: u64,
 ) -> (Option<String>, Option<String>) {
-    let Paging { limit, offset } = paging;
-    let link = |limit: u64, offset: Option<u64>| {
+    let link = |limit: u128, offset: Option<u128>| {
         let mut pairs: Vec<(String, String)> = Vec::new();
         let (url, fragment) = base_url
             .split_once('#')
@@ -98,9 +97,26 @@ pub(crate) fn page_links(
         }
         url
     };
-    let Some(limit) = limit else {
+    // Python's integers are unbounded: a limit or offset past u64 (which selects nothing
+    // here) is written in the links as given, from its text.
+    let exact = |name: &str, value: u64| -> u128 {
+        if value < u64::MAX {
+            return u128::from(value);
+        }
+        parameters
+            .iter()
+            .rev()
+            .find(|(given, _)| given == name)
+            .and_then(|(_, text)| crate::querystring::python_int(text))
+            .and_then(|value| u128::try_from(value).ok())
+            .filter(|&exact| exact >= u128::from(u64::MAX))
+            .unwrap_or(u128::from(value))
+    };
+    let offset = exact("offset", paging.offset);
+    let Some(limit) = paging.limit.map(|limit| exact("limit", limit)) else {
         return (None, (offset > 0).then(|| link(offset, None)));
     };
+    let count = u128::from(count);
     let next = (offset.saturating_add(limit) < count).then(|| link(limit, Some(offset + limit)));
     let previous = (offset > 0).then(|| {
         if offset <= limit {
@@ -110,6 +126,67 @@ pub(crate) fn page_links(
         }
     });
     (next, previous)
+}
+
+/// The compact JSON `body` as Python's `json.dumps(..., indent=width,
+/// separators=(",", ": "))` writes it (DRF's `JSONRenderer` with an indent, and `vcfq
+/// query --pretty`): the same tokens, every byte of them kept (numbers stay `1e-05`,
+/// strings stay as escaped), each member and element on its own line, `{}` and `[]`
+/// kept whole.
+pub fn indent_json(body: &[u8], width: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() * 2);
+    let mut level = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    let newline = |out: &mut Vec<u8>, level: usize| {
+        out.push(b'\n');
+        out.extend(std::iter::repeat_n(b' ', level * width));
+    };
+    let mut at = 0;
+    while at < body.len() {
+        let byte = body[at];
+        at += 1;
+        if in_string {
+            out.push(byte);
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match byte {
+            b'"' => {
+                in_string = true;
+                out.push(byte);
+            }
+            b'{' | b'[' => {
+                let close = if byte == b'{' { b'}' } else { b']' };
+                out.push(byte);
+                if body.get(at) == Some(&close) {
+                    out.push(close);
+                    at += 1;
+                } else {
+                    level += 1;
+                    newline(&mut out, level);
+                }
+            }
+            b'}' | b']' => {
+                level = level.saturating_sub(1);
+                newline(&mut out, level);
+                out.push(byte);
+            }
+            b',' => {
+                out.push(b',');
+                newline(&mut out, level);
+            }
+            b':' => out.extend_from_slice(b": "),
+            _ => out.push(byte),
+        }
+    }
+    out
 }
 
 /// The body of an error response, `{"detail":"<message>"}`, as the hosted API writes it.
@@ -123,6 +200,22 @@ pub fn error_body(message: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn indents_as_python_json_dumps() {
+        let compact =
+            br#"{"meta":{"count":1},"results":[{"a":"x,y:{[","b":[],"c":{},"d":[1,2.5,null]}]}"#;
+        let expected = "{\n  \"meta\": {\n    \"count\": 1\n  },\n  \"results\": [\n    {\n      \"a\": \"x,y:{[\",\n      \"b\": [],\n      \"c\": {},\n      \"d\": [\n        1,\n        2.5,\n        null\n      ]\n    }\n  ]\n}";
+        assert_eq!(
+            String::from_utf8(indent_json(compact, 2)).unwrap(),
+            expected
+        );
+        let escaped = br#"{"detail":"a \"quoted\\\" {x}"}"#;
+        assert_eq!(
+            String::from_utf8(indent_json(escaped, 4)).unwrap(),
+            "{\n    \"detail\": \"a \\\"quoted\\\\\\\" {x}\"\n}"
+        );
+    }
 
     fn pairs(query: &str) -> Vec<(String, String)> {
         parse_pairs(query)

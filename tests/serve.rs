@@ -363,7 +363,11 @@ fn error_statuses() {
         ),
         ("", 400, "no query given"),
         ("?chromosome=chr19&position=5&limit=abc", 200, "\"count\":0"),
-        ("/?chromosome=chr19&position=44908684", 200, "\"count\":1"),
+        (
+            "?chromosome=chr19&position=44908684&format=json",
+            200,
+            "\"count\":1",
+        ),
         ("?chromosome=chr19&position=%ZZ", 400, "invalid position"),
         (
             "?chromosome=chr19&position=1%2C000",
@@ -376,6 +380,7 @@ fn error_statuses() {
         assert_eq!(actual, status, "{suffix}: {body}");
         assert!(body.contains(fragment), "{suffix}: {body}");
         assert_eq!(header(&headers, "content-type"), Some("application/json"));
+        assert_eq!(header(&headers, "allow"), Some("GET, HEAD, OPTIONS"));
     }
     let (status, _, body) =
         server.get(&format!("{API}{archived}?chromosome=chr19&position=1"), &[]);
@@ -385,11 +390,52 @@ fn error_statuses() {
         &format!("{API}00000000-0000-0000-0000-000000000000?chromosome=chr19&position=1"),
         &[],
     );
-    assert_eq!((status, body.contains("not found")), (404, true), "{body}");
-    let (status, _, body) = server.get("/api/v2/other", &[]);
+    // An unknown sample: DRF's own words (the CLI says more).
     assert_eq!(
         (status, body.as_str()),
         (404, "{\"detail\":\"Not found.\"}")
+    );
+    // What the `<uuid:sample_id>` route does not match: Django's 404 page, no `Allow`.
+    for path in [
+        "/api/v2/other".to_string(),
+        format!("{API}{ID}/?chromosome=chr19&position=44908684"),
+        format!(
+            "{API}{}?chromosome=chr19&position=44908684",
+            ID.to_uppercase()
+        ),
+        format!("{API}not-a-uuid?chromosome=chr19&position=1"),
+        "/".to_string(),
+    ] {
+        let (status, headers, body) = server.get(&path, &[]);
+        assert_eq!(status, 404, "{path}");
+        assert!(body.contains("<h1>Not Found</h1>"), "{path}: {body}");
+        assert_eq!(
+            header(&headers, "content-type"),
+            Some("text/html; charset=utf-8")
+        );
+        assert_eq!(header(&headers, "allow"), None);
+    }
+    // Content negotiation: another format is DRF's 404, an Accept nothing satisfies 406,
+    // `indent` pretty-prints as DRF does.
+    let target = format!("{API}{ID}?chromosome=chr19&position=44908684");
+    let (status, _, body) = server.get(&format!("{target}&format=xml"), &[]);
+    assert_eq!(
+        (status, body.as_str()),
+        (404, "{\"detail\":\"Not found.\"}")
+    );
+    let (status, _, body) = server.get(&target, &[("Accept", "text/html")]);
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            406,
+            "{\"detail\":\"Could not satisfy the request Accept header.\"}"
+        )
+    );
+    let (status, _, body) = server.get(&target, &[("Accept", "application/json; indent=2")]);
+    assert_eq!(status, 200);
+    assert!(
+        body.starts_with("{\n  \"meta\": {\n    \"count\": 1\n  },\n  \"results\": [\n    {\n      \"chromosome\": \"chr19\","),
+        "{body}"
     );
 }
 
@@ -404,10 +450,11 @@ fn path_traversal_never_reaches_the_file_system() {
         format!("{API}{ID}/../x?chromosome=chr1&position=1"),
         "/api/v2/sample-genomic-variants/%2e%2e/samples.json".to_string(),
     ] {
+        // The route matches none of them: Django's 404 page.
         let (status, _, body) = server.get(&target, &[]);
-        assert!(status == 400 || status == 404, "{target}: {status} {body}");
+        assert_eq!(status, 404, "{target}: {body}");
         assert!(!body.contains("root:"), "{target}");
-        assert!(body.starts_with("{\"detail\":"), "{target}: {body}");
+        assert!(body.contains("<h1>Not Found</h1>"), "{target}: {body}");
     }
 }
 
@@ -430,16 +477,31 @@ fn api_keys_and_rate_limits() {
         )
     );
     assert_eq!(header(&headers, "www-authenticate"), Some("Api-Key"));
-    let (status, _, body) = server.get(&target, &[("Authorization", "Api-Key wrong")]);
-    assert_eq!(
-        (status, body.as_str()),
+    // As DRF's TokenAuthentication with the keyword `Api-Key` answers.
+    for (authorization, message) in [
+        ("Api-Key wrong", "Invalid token."),
         (
-            401,
-            "{\"detail\":\"Incorrect authentication credentials.\"}"
-        )
-    );
-    let (status, _, _) = server.get(&target, &[("Authorization", "Bearer secret-key-1")]);
-    assert_eq!(status, 401);
+            "Bearer secret-key-1",
+            "Authentication credentials were not provided.",
+        ),
+        ("Api-Key", "Invalid token header. No credentials provided."),
+        (
+            "Api-Key secret-key-1 extra",
+            "Invalid token header. Token string should not contain spaces.",
+        ),
+    ] {
+        let (status, headers, body) = server.get(&target, &[("Authorization", authorization)]);
+        assert_eq!(
+            (status, body),
+            (401, format!("{{\"detail\":\"{message}\"}}")),
+            "{authorization}"
+        );
+        assert_eq!(header(&headers, "www-authenticate"), Some("Api-Key"));
+        assert_eq!(header(&headers, "allow"), Some("GET, HEAD, OPTIONS"));
+    }
+    // The keyword in any case, any white space.
+    let (status, _, _) = server.get(&target, &[("Authorization", "api-key  secret-key-1")]);
+    assert_eq!(status, 200);
     // Over 3 requests in one second per key: 429 with Retry-After.
     let mut statuses = Vec::new();
     for _ in 0..8 {
@@ -730,7 +792,7 @@ fn samples_added_while_serving_are_answered() {
     let (status, _, body) = server.get(&target, &[]);
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"GT\":\"0|0\""), "{body}");
-    // Upper-case ids name the same sample.
+    // Upper-case ids are not matched by Django's `<uuid:>` route (the CLI takes them).
     assert_eq!(
         server
             .get(
@@ -741,7 +803,7 @@ fn samples_added_while_serving_are_answered() {
                 &[]
             )
             .0,
-        200
+        404
     );
 }
 
@@ -1462,4 +1524,77 @@ fn a_vcf_or_position_index_changed_under_the_server_never_kills_it() {
     let (status, _, body) = server.get(&target, &[]);
     assert_eq!((status, body.as_str()), (200, expected.as_str()));
     assert!(alive(&mut server));
+}
+
+#[test]
+fn methods_options_head_and_page_size_as_drf_answers_them() {
+    let (dir, store) = store_with_sample();
+    let keys = dir.path().join("keys.txt");
+    std::fs::write(&keys, "key-1\n").unwrap();
+    let server = Server::start(
+        &store,
+        &["--api-keys", keys.to_str().unwrap(), "--page-size", "2"],
+    );
+    let target =
+        format!("{API}{ID}?chromosome=chr19&start_position=44905000&end_position=44910000");
+    let request = |method: &str, key: bool| {
+        let auth = if key {
+            "Authorization: Api-Key key-1\r\n"
+        } else {
+            ""
+        };
+        exchange(
+            server.port,
+            &format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n"),
+        )
+    };
+    // DRF checks authentication before the method: an unauthenticated POST is 401.
+    let response = request("POST", false);
+    assert!(response.starts_with("HTTP/1.1 401"), "{response}");
+    assert!(response.contains("allow: GET, HEAD, OPTIONS"), "{response}");
+    let response = request("DELETE", true);
+    assert!(response.starts_with("HTTP/1.1 405"), "{response}");
+    assert!(response.contains("{\"detail\":\"Method \\\"DELETE\\\" not allowed.\"}"));
+    assert!(response.contains("allow: GET, HEAD, OPTIONS"), "{response}");
+    // OPTIONS: DRF's SimpleMetadata.
+    let response = request("OPTIONS", true);
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.ends_with(r#""renders":["application/json"],"parses":["application/json","application/x-www-form-urlencoded","multipart/form-data"]}"#), "{response}");
+    // HEAD: GET's status and headers, no body.
+    let get = request("GET", true);
+    let head = request("HEAD", true);
+    let length = |response: &str| {
+        response
+            .lines()
+            .find_map(|line| line.strip_prefix("content-length: "))
+            .map(str::to_string)
+    };
+    assert!(
+        head.starts_with("HTTP/1.1 200") && head.ends_with("\r\n\r\n"),
+        "{head}"
+    );
+    assert_eq!(length(&head), length(&get));
+    // --page-size 2: DRF's PAGE_SIZE, in the page and in the links.
+    let body = get.split("\r\n\r\n").nth(1).unwrap();
+    assert!(
+        body.starts_with(
+            r#"{"meta":{"count":5},"results":[{"chromosome":"chr19","position":44905579"#
+        ),
+        "{body}"
+    );
+    assert_eq!(body.matches("\"chromosome\"").count(), 2, "{body}");
+    // The CLI's --page-size gives the same page.
+    let (code, stdout, stderr) = run(&[
+        "query",
+        "--vcf",
+        testdata("apoe.vcf.gz").to_str().unwrap(),
+        "--page-size",
+        "2",
+        "--schema",
+        "openapi",
+        "chr19:44905000-44910000",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("\"next\":\"http://127.0.0.1:8080?chromosome=chr19&end_position=44910000&limit=2&offset=2&start_position=44905000\""), "{stdout}");
+    assert_eq!(stdout.matches("\"chromosome\"").count(), 2, "{stdout}");
 }

@@ -126,6 +126,11 @@ impl RequestArgs {
         parameters.extend(self.paging.parameters());
         parameters
     }
+
+    /// `--page-size`.
+    pub(crate) fn page_size(&self) -> Option<u64> {
+        self.paging.page_size
+    }
 }
 
 #[derive(Args)]
@@ -161,6 +166,10 @@ pub(crate) struct PagingArgs {
     /// Skip the first N matching records.
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub(crate) offset: Option<u64>,
+    /// A page size as Django REST framework's PAGE_SIZE: a request without a usable
+    /// limit of its own gets at most N records, and paging links (default: no limit).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) page_size: Option<u64>,
 }
 
 impl PagingArgs {

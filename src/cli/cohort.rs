@@ -190,7 +190,9 @@ pub(crate) fn run(args: CohortArgs) -> Result<(), Failure> {
                 .to_string(),
         ));
     }
-    let request = Request::from_parameters(args.request.parameters()).map_err(Error::from)?;
+    let request = Request::from_parameters(args.request.parameters())
+        .map_err(Error::from)?
+        .with_page_size(args.request.page_size());
     let members = members(&args)?;
     let store_members = args.members.manifest.is_none();
     let response = args.output.options(DEFAULT_BASE_URL.to_string())?;

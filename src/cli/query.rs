@@ -49,7 +49,9 @@ pub(crate) fn run_query(args: QueryArgs) -> Result<(), Failure> {
     // The sample first, then the request, as the hosted API looks a sample up before it
     // reads the query parameters.
     let (sample, base_url) = args.sample.open()?;
-    let request = Request::from_parameters(parameters).map_err(Error::from)?;
+    let request = Request::from_parameters(parameters)
+        .map_err(Error::from)?
+        .with_page_size(args.request.page_size());
     let options = args.output.options(base_url)?;
     let mut body = sample.respond(&request, &options)?;
     for note in sample.notes(&request, &options)? {
@@ -122,6 +124,7 @@ pub(crate) fn run_batch(args: BatchArgs) -> Result<(), Failure> {
         body.clear();
         let answered = Request::from_parameters(parameters)
             .map_err(Error::from)
+            .map(|request| request.with_page_size(args.paging.page_size))
             .and_then(|request| sample.respond_into(&request, &options, &mut body));
         summary.count(answered.as_ref().err());
         if let Err(error) = answered {

@@ -25,6 +25,10 @@ pub(crate) struct ServeArgs {
     /// At most N requests per second per key (or per client without keys); more get 429.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     rate_limit: Option<u32>,
+    /// A page size as Django REST framework's PAGE_SIZE: a request without a usable
+    /// limit gets at most N records, and paging links (default: no limit).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    page_size: Option<u64>,
     /// Response shape.
     #[arg(long, value_enum, default_value = "docs")]
     schema: Schema,
@@ -83,6 +87,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), Failure> {
         dbsnp: args.dbsnp,
         api_keys,
         rate_limit: args.rate_limit,
+        page_size: args.page_size,
         schema: args.schema,
         limits: vcfq::server::Limits {
             header_timeout: std::time::Duration::from_secs(args.header_timeout),

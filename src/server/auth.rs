@@ -1,5 +1,7 @@
-//! Authentication as the hosted service's `Api-Key` scheme does it: `Authorization:
-//! Api-Key KEY` with one of the configured keys, else 401 with `WWW-Authenticate: Api-Key`.
+//! Authentication as the hosted service's `Api-Key` scheme does it, as a stock DRF
+//! `TokenAuthentication` with the keyword `Api-Key` does: `Authorization: Api-Key KEY`
+//! (the keyword in any case, any white space) with one of the configured keys, else 401
+//! with `WWW-Authenticate: Api-Key` and DRF's message for what was wrong.
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -67,15 +69,41 @@ impl ApiKeys {
             );
             Box::new(response)
         };
-        let Some(value) = headers.get(header::AUTHORIZATION) else {
+        // DRF's `TokenAuthentication` with the keyword `Api-Key`: the header's bytes split
+        // on white space; another scheme (or none) is no credentials at all.
+        let value = headers
+            .get(header::AUTHORIZATION)
+            .map_or(&b""[..], HeaderValue::as_bytes);
+        let words: Vec<&[u8]> = value
+            .split(|byte| b" \t\n\r\x0b\x0c".contains(byte))
+            .filter(|word| !word.is_empty())
+            .collect();
+        if words
+            .first()
+            .is_none_or(|scheme| !scheme.eq_ignore_ascii_case(b"Api-Key"))
+        {
             return Err(unauthorized(
                 "Authentication credentials were not provided.",
             ));
+        }
+        let given = match words[..] {
+            [_] => {
+                return Err(unauthorized(
+                    "Invalid token header. No credentials provided.",
+                ))
+            }
+            [_, key] => key,
+            _ => {
+                return Err(unauthorized(
+                    "Invalid token header. Token string should not contain spaces.",
+                ))
+            }
         };
-        let given = value
-            .as_bytes()
-            .strip_prefix(b"Api-Key ")
-            .unwrap_or_default();
+        if std::str::from_utf8(given).is_err() {
+            return Err(unauthorized(
+                "Invalid token header. Token string should not contain invalid characters.",
+            ));
+        }
         // Check every key, so that the time taken does not say which one came close.
         let matched = keys.iter().fold(None, |found, key| {
             if constant_time_eq(key, given) {
@@ -86,7 +114,7 @@ impl ApiKeys {
         });
         match matched {
             Some(key) => Ok(Some(String::from_utf8_lossy(key).into_owned())),
-            None => Err(unauthorized("Incorrect authentication credentials.")),
+            None => Err(unauthorized("Invalid token.")),
         }
     }
 }

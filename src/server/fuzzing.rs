@@ -29,6 +29,7 @@ impl HttpFixture {
             dbsnp: None,
             api_keys,
             rate_limit: None,
+            page_size: None,
             schema: Schema::Docs,
             allowed_hosts: None,
             limits: Limits {

@@ -11,10 +11,10 @@ use axum::http::{header, HeaderValue, Method, Request as HttpRequest, StatusCode
 use axum::response::Response;
 use axum::Router;
 
-use super::{map, Limits, ServerState};
+use super::{drf, map, Limits, ServerState};
 use crate::error::Error;
 use crate::request::Request;
-use crate::response::{error_body, ResponseOptions, API_PATH};
+use crate::response::{error_body, ResponseOptions};
 use crate::store::SampleId;
 
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
@@ -29,12 +29,6 @@ fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
 
 pub(super) fn detail(status: StatusCode, message: &str) -> Response {
     json_response(status, error_body(message))
-}
-
-pub(super) fn error_response(error: &Error) -> Response {
-    let status = StatusCode::from_u16(error.class().http_status())
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    detail(status, &error.to_string())
 }
 
 async fn handle(
@@ -83,37 +77,90 @@ async fn answer(
         );
         return response;
     };
+    // Django's URL resolver: a path the `<uuid:sample_id>` route does not match gets
+    // Django's own 404 page.
     let path = request.uri.path();
-    let Some(raw_id) = path.strip_prefix(API_PATH) else {
-        return detail(StatusCode::NOT_FOUND, "Not found.");
-    };
-    if request.method != Method::GET && request.method != Method::HEAD {
-        let mut response = detail(
-            StatusCode::METHOD_NOT_ALLOWED,
-            &format!("Method \"{}\" not allowed.", request.method),
+    let Some(raw_id) = drf::route(path) else {
+        let mut response = Response::new(Body::from(drf::NOT_FOUND_PAGE));
+        *response.status_mut() = StatusCode::NOT_FOUND;
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
         );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return response;
-    }
+    };
+    // The DRF view from here on: every response says its methods.
+    let mut response = view(state, client, request, &host, path, raw_id).await;
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(drf::ALLOW));
+    response
+}
+
+/// The DRF view, in DRF's order: content negotiation, authentication, throttling, then
+/// the method's handler.
+async fn view(
+    state: &Arc<ServerState>,
+    client: SocketAddr,
+    request: &axum::http::request::Parts,
+    host: &str,
+    path: &str,
+    raw_id: String,
+) -> Response {
+    let query = request.uri.query().unwrap_or("").to_string();
+    let indent = match drf::negotiate(
+        &query,
+        request
+            .headers
+            .get(header::ACCEPT)
+            .map(HeaderValue::as_bytes),
+    ) {
+        Ok(indent) => indent,
+        // Refused before a renderer was chosen: DRF renders the error compactly.
+        Err(drf::Refused::Format) => return detail(StatusCode::NOT_FOUND, "Not found."),
+        Err(drf::Refused::NotAcceptable) => {
+            return detail(
+                StatusCode::NOT_ACCEPTABLE,
+                "Could not satisfy the request Accept header.",
+            )
+        }
+    };
     let key = match state.auth.authenticate(&request.headers) {
         Ok(key) => key,
-        Err(response) => return *response,
+        Err(response) => return indented(*response, indent).await,
     };
     if let Err(response) = state
         .throttle
         .check(key.unwrap_or_else(|| client.ip().to_string()))
     {
-        return *response;
+        return indented(*response, indent).await;
     }
-    // The id is validated before anything else sees it; it never becomes a path.
-    let id = match SampleId::parse(raw_id.strip_suffix('/').unwrap_or(raw_id)) {
+    match request.method {
+        Method::GET | Method::HEAD => {}
+        Method::OPTIONS => {
+            return json_response(StatusCode::OK, render(drf::METADATA.as_bytes(), indent))
+        }
+        ref method => {
+            return json_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                render(
+                    &error_body(&format!("Method \"{method}\" not allowed.")),
+                    indent,
+                ),
+            )
+        }
+    }
+    // The route matched a UUID; it never becomes a path.
+    let id = match SampleId::parse(&raw_id) {
         Ok(id) => id,
-        Err(error) => return error_response(&error),
+        Err(error) => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                render(&error_body(&error.to_string()), indent),
+            )
+        }
     };
     let base_url = format!("http://{host}{path}");
-    let query = request.uri.query().unwrap_or("").to_string();
     let Ok(permit) = Arc::clone(&state.queries).acquire_owned().await else {
         return detail(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -129,6 +176,7 @@ async fn answer(
     .await;
     match result {
         Ok((Ok(body), slot)) => {
+            let body = render(&body, indent);
             // The body waits for its share of the response memory, holding its query
             // slot meanwhile, so slow clients cannot pile up responses beyond the budget
             // and the slots.
@@ -141,11 +189,48 @@ async fn answer(
             );
             response
         }
-        Ok((Err(error), _)) => error_response(&error),
+        Ok((Err(error), _)) => {
+            let (status, message) = view_error(&error);
+            json_response(status, render(&error_body(&message), indent))
+        }
         Err(_) => detail(
             StatusCode::INTERNAL_SERVER_ERROR,
             "A server error occurred.",
         ),
+    }
+}
+
+/// The body as the negotiated renderer writes it: compact, or indented.
+fn render(body: &[u8], indent: Option<usize>) -> Vec<u8> {
+    match indent {
+        None => body.to_vec(),
+        Some(width) => crate::response::indent_json(body, width),
+    }
+}
+
+/// An error response of the view as DRF renders it with the negotiated indent.
+async fn indented(response: Response, indent: Option<usize>) -> Response {
+    let Some(width) = indent else {
+        return response;
+    };
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
+    Response::from_parts(
+        parts,
+        Body::from(crate::response::indent_json(&bytes, width)),
+    )
+}
+
+/// The status and message of a failed query, as the hosted view answers: an unknown
+/// sample is DRF's own `Not found.` (the CLI keeps its more helpful message).
+fn view_error(error: &Error) -> (StatusCode, String) {
+    let status = StatusCode::from_u16(error.class().http_status())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match error.kind() {
+        crate::error::ErrorKind::SampleNotFound { .. } => (status, "Not found.".to_string()),
+        _ => (status, error.to_string()),
     }
 }
 
@@ -157,7 +242,9 @@ fn query_body(
     base_url: String,
 ) -> Result<Vec<u8>, Error> {
     let open = state.samples.sample(id)?;
-    let request = Request::parse(query).map_err(Error::from)?;
+    let request = Request::parse(query)
+        .map_err(Error::from)?
+        .with_page_size(state.page_size);
     let dbsnp = state
         .dbsnp
         .as_ref()
@@ -184,7 +271,7 @@ pub(super) fn router(state: Arc<ServerState>, limits: &Limits) -> Router {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
-    use crate::response::Schema;
+    use crate::response::{Schema, API_PATH};
     use crate::server::{server_state, ServeOptions};
     use std::time::Duration;
 
@@ -198,6 +285,7 @@ mod tests {
             dbsnp: None,
             api_keys: None,
             rate_limit: None,
+            page_size: None,
             schema: Schema::Docs,
             allowed_hosts: None,
             limits: Limits {
@@ -209,7 +297,7 @@ mod tests {
         let app = router(Arc::clone(&state), &options.limits);
         let request = || {
             let mut request = HttpRequest::get(format!(
-                "{API_PATH}3f2b6c1e-9a7d-4c1e-8f3a-2b6c1e9a7d4c/?chromosome=chr19&position=1"
+                "{API_PATH}3f2b6c1e-9a7d-4c1e-8f3a-2b6c1e9a7d4c?chromosome=chr19&position=1"
             ))
             .header(header::HOST, "127.0.0.1:8080")
             .body(Body::empty())
@@ -276,8 +364,11 @@ mod tests {
     #[test]
     fn kinds_map_to_statuses() {
         let error: Error = ErrorKind::SampleNotFound { id: "x".into() }.into();
-        assert_eq!(error_response(&error).status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            view_error(&error),
+            (StatusCode::NOT_FOUND, "Not found.".to_string())
+        );
         let error: Error = ErrorKind::NoDbsnpMap.into();
-        assert_eq!(error_response(&error).status(), StatusCode::BAD_REQUEST);
+        assert_eq!(view_error(&error).0, StatusCode::BAD_REQUEST);
     }
 }

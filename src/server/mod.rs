@@ -7,6 +7,7 @@
 //! response), `listener` (connections, limits, graceful stop).
 
 mod auth;
+mod drf;
 #[cfg(feature = "fuzzing")]
 pub(crate) mod fuzzing;
 mod handler;
@@ -45,6 +46,8 @@ pub struct ServeOptions {
     pub api_keys: Option<Vec<String>>,
     /// Requests per second allowed per key (or per client address without keys).
     pub rate_limit: Option<u32>,
+    /// DRF's `PAGE_SIZE`: the page of a request without a usable `limit` (`None`: all).
+    pub page_size: Option<u64>,
     /// The response shape.
     pub schema: Schema,
     /// The `Host` values answered (Django's `ALLOWED_HOSTS`); `None`: `localhost` and the
@@ -96,6 +99,8 @@ struct ServerState {
     options: ResponseOptions,
     /// The dbSNP map (`--dbsnp`), checked before each request.
     dbsnp: Option<map::MapSlot>,
+    /// `--page-size`.
+    page_size: Option<u64>,
     allowed_hosts: AllowedHosts,
     auth: auth::ApiKeys,
     throttle: throttle::Throttle,
@@ -229,6 +234,7 @@ fn server_state(options: &ServeOptions) -> Result<Arc<ServerState>, Error> {
             dbsnp: None,
         },
         dbsnp,
+        page_size: options.page_size,
         allowed_hosts: options
             .allowed_hosts
             .clone()
