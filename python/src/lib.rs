@@ -280,6 +280,17 @@ impl DbsnpMap {
     }
 }
 
+/// A response body as `vcfq.Body` (a `bytes` whose `str()` is the JSON text).
+fn body_object<'py>(py: Python<'py>, body: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    static BODY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let class = BODY.get_or_try_init(py, || {
+        py.import("vcfq._body")
+            .and_then(|module| module.getattr("Body"))
+            .map(Bound::unbind)
+    })?;
+    class.bind(py).call1((PyBytes::new(py, body),))
+}
+
 fn json_loads<'py>(py: Python<'py>, text: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     let loads = LOADS.get_or_try_init(py, || {
@@ -404,7 +415,7 @@ impl Sample {
         offset: Option<&Bound<'py, PyAny>>,
         schema: &str,
         base_url: Option<String>,
-    ) -> PyResult<Bound<'py, PyBytes>> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let request = RequestArgs {
             chromosome,
             position,
@@ -416,7 +427,7 @@ impl Sample {
         }
         .request()?;
         let body = self.respond(py, &request, schema, base_url)?;
-        Ok(PyBytes::new(py, &body))
+        body_object(py, &body)
     }
 
     /// Answers a request given as the hosted API's query string
@@ -428,11 +439,11 @@ impl Sample {
         query: &str,
         schema: &str,
         base_url: Option<String>,
-    ) -> PyResult<Bound<'py, PyBytes>> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let request =
             Request::parse_region_or_query(query).map_err(|error| py_error(error.into()))?;
         let body = self.respond(py, &request, schema, base_url)?;
-        Ok(PyBytes::new(py, &body))
+        body_object(py, &body)
     }
 
     /// For `benches/python.py`: answers each query string in Rust alone (requests

@@ -4,6 +4,8 @@ of the Rust tests and for rsID requests through a dbSNP map."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from urllib.parse import parse_qsl
 
 import pytest
@@ -73,12 +75,20 @@ def test_rsid_requests_give_the_cli_bytes(cli, dbsnp_map, vcf, schema, query):
     assert by_map.query(**parameters, schema=schema) + b"\n" == expected
 
 
-def test_the_issue_one_liner_prints_the_cli_bytes(cli):
-    body = vcfq.Sample(str(TESTDATA / "apoe.vcf.gz")).query(chromosome="chr19", position=44908684)
-    assert str(body) + "\n" != ""  # printing bytes shows b'...'
-    assert body + b"\n" == cli(
+def test_printing_a_body_prints_what_the_cli_prints(cli):
+    expected = cli(
         "query", "--vcf", str(TESTDATA / "apoe.vcf.gz"), "chromosome=chr19&position=44908684"
     ).stdout
+    # The README's one-liner, in a fresh interpreter.
+    printed = subprocess.run(
+        [sys.executable, "-c", "import vcfq; print(vcfq.Sample('testdata/apoe.vcf.gz')"
+         ".query(chromosome='chr19', position=44908684))"],
+        cwd=TESTDATA.parent, capture_output=True, check=True,
+    ).stdout
+    assert printed == expected
+    body = vcfq.Sample(TESTDATA / "apoe.vcf.gz").query(chromosome="chr19", position=44908684)
+    assert isinstance(body, bytes) and isinstance(body, vcfq.Body)
+    assert body + b"\n" == expected and str(body) + "\n" == expected.decode()
 
 
 def test_sample_and_map_attributes(dbsnp_map):

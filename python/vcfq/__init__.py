@@ -3,10 +3,11 @@ GRCh38 VCFs, as a Python library.
 
 >>> import vcfq
 >>> sample = vcfq.Sample("testdata/apoe.vcf.gz")
->>> sample.query(chromosome="chr19", position=44908684)[:40]
-b'{"meta":{"count":1},"results":[{"chromo'
+>>> print(sample.query(chromosome="chr19", position=44908684))  # doctest: +ELLIPSIS
+{"meta":{"count":1},"results":[{"chromosome":"chr19","position":44908684,"rsid":"rs429358",...}]}
 
-``Sample.query`` returns the response bytes, ``Sample.query_json`` the parsed dict;
+``Sample.query`` returns the response bytes (a ``vcfq.Body``: ``bytes`` whose ``str()``
+is the JSON text), ``Sample.query_json`` the parsed dict;
 ``vcfq.cohort`` answers one request for many samples as a ``pyarrow.Table``.
 """
 
@@ -16,6 +17,7 @@ import json as _json
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, TypedDict, Union
 
 from . import _native
+from ._body import Body
 from ._errors import BadRequest, NotFound, VcfqError
 from ._native import (
     DbsnpMap,
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BadRequest",
+    "Body",
     "CohortOptions",
     "DbsnpMap",
     "NotFound",

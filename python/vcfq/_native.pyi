@@ -8,6 +8,8 @@ from typing import Any, Literal, Union
 
 import pyarrow
 
+from ._body import Body
+
 __version__: str
 
 StrPath = Union[str, "os.PathLike[str]"]
@@ -71,8 +73,9 @@ class Sample:
         offset: IntOrStr | None = None,
         schema: Schema = "docs",
         base_url: str | None = None,
-    ) -> bytes:
-        """The exact response bytes the hosted API sends for this request.
+    ) -> Body:
+        """The exact response bytes the hosted API sends for this request (a ``bytes``
+        whose ``str()``, and so ``print()``, is the JSON text).
 
         A point (``chromosome``, ``position``), a window of up to 100 kb
         (``chromosome``, ``start_position``, ``end_position``), or 1 to 50 rsIDs
@@ -94,7 +97,7 @@ class Sample:
         """``query``'s response, parsed (``json.loads``)."""
     def query_string(
         self, query: str, *, schema: Schema = "docs", base_url: str | None = None
-    ) -> bytes:
+    ) -> Body:
         """A request given as the hosted API's query string
         (``"chromosome=chr19&position=44908684"``) or a region (``"chr19:44908684"``,
         ``"chr19:44905000-44910000"``)."""
