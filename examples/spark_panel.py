@@ -7,12 +7,14 @@ table, written as Parquet (docs/spark.md).
         --manifest /shared/cohort.tsv --dbsnp /shared/dbsnp/map --out /shared/panel.parquet
 
 Without --manifest it makes a small cohort of the repository's test VCFs and a dbSNP map
-of PharmCAT's positions. On a cluster, every executor needs the vcfq package and must
+of PharmCAT's positions (removed at the end); without --out the table goes to
+target/spark-panel-gt.parquet. On a cluster, every executor needs the vcfq package and must
 see the VCFs at the manifest's paths; the map is needed on the driver only (the panel
 is resolved there and shipped to the tasks).
 """
 import argparse
 import os
+import shutil
 import tempfile
 
 from pyspark.sql import SparkSession
@@ -58,14 +60,15 @@ def main():
     args = parser.parse_args()
     scratch = tempfile.mkdtemp(prefix="vcfq-spark-example-")
     manifest, dbsnp = (args.manifest, args.dbsnp) if args.manifest else demo_cohort(scratch)
-    out = args.out or os.path.join(scratch, "panel-gt.parquet")
+    out = args.out or os.path.join(ROOT, "target", "spark-panel-gt.parquet")
 
     spark = (SparkSession.builder.master(args.master).appName("vcfq panel")
              .config("spark.ui.enabled", "false").getOrCreate())
     frame = vcfq.spark.cohort_dataframe(spark, manifest, rsid=PANEL, dbsnp=dbsnp,
                                         partition_size=args.partition_size)
     # One row per sample, one column per rsID: its GT (null where the sample has no
-    # record for it); failed samples listed apart.
+    # record for it; the first record's where it has several); failed samples listed
+    # apart.
     wide = (frame.where("status = 200")
             .groupBy("sample_id")
             .pivot("query_rsid", PANEL)
@@ -78,6 +81,8 @@ def main():
         failed.show(truncate=False)
     print(f"wrote {out}")
     spark.stop()
+    # The demo's manifest and map.
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1426,6 +1426,18 @@ fn a_dbsnp_map_changed_under_the_server_never_kills_it() {
     let (status, _, body) = server.get(&target, &[]);
     assert_eq!((status, body.as_str()), (200, expected.as_str()));
 
+    // One file replaced by another renamed over it (as rsync writes): seen too.
+    let partial = map.join("rsids.bin.partial");
+    std::fs::write(&partial, &good_rsids[..good_rsids.len() / 2]).unwrap();
+    std::fs::rename(&partial, &rsids_bin).unwrap();
+    let (status, _, body) = server.get(&target, &[]);
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("rsids.bin"), "{body}");
+    std::fs::write(&partial, &good_rsids).unwrap();
+    std::fs::rename(&partial, &rsids_bin).unwrap();
+    let (status, _, body) = server.get(&target, &[]);
+    assert_eq!((status, body.as_str()), (200, expected.as_str()));
+
     // Overwritten in place with other bytes of the same size: refused, never read.
     let alleles_bin = map.join("alleles.bin");
     let good_alleles = std::fs::read(&alleles_bin).unwrap();

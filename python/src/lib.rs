@@ -232,7 +232,7 @@ impl DbsnpMap {
     #[getter]
     fn metadata<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let text = serde_json::to_string(self.map.metadata())
-            .map_err(|error| bad_request(error.to_string()))?;
+            .map_err(|error| py_error(io_failure("writing the map's metadata", error)))?;
         json_loads(py, PyBytes::new(py, text.as_bytes()).as_any())
     }
 
@@ -547,6 +547,23 @@ impl PyStoredSample {
     }
 }
 
+/// One `(id, vcf)` or `(id, vcf, vcf_sample)` entry, from a tuple or a list.
+fn sample_entry(item: &Bound<'_, PyAny>) -> Option<(String, PathBuf, Option<String>)> {
+    if item.is_instance_of::<PyString>() {
+        return None;
+    }
+    let parts: Vec<Bound<'_, PyAny>> = item.try_iter().ok()?.collect::<PyResult<_>>().ok()?;
+    match &parts[..] {
+        [id, vcf] => Some((id.extract().ok()?, vcf.extract().ok()?, None)),
+        [id, vcf, vcf_sample] => Some((
+            id.extract().ok()?,
+            vcf.extract().ok()?,
+            vcf_sample.extract().ok()?,
+        )),
+        _ => None,
+    }
+}
+
 fn sample_id(id: &str) -> PyResult<SampleId> {
     SampleId::parse(id).map_err(py_error)
 }
@@ -607,15 +624,9 @@ impl Store {
         let mut new = Vec::new();
         for item in samples.try_iter()? {
             let item = item?;
-            let (id, vcf, vcf_sample): (String, PathBuf, Option<String>) =
-                match item.extract::<(String, PathBuf)>() {
-                    Ok((id, vcf)) => (id, vcf, None),
-                    Err(_) => item.extract().map_err(|_| {
-                        PyTypeError::new_err(
-                            "each sample must be (id, vcf) or (id, vcf, vcf_sample)",
-                        )
-                    })?,
-                };
+            let (id, vcf, vcf_sample) = sample_entry(&item).ok_or_else(|| {
+                PyTypeError::new_err("each sample must be (id, vcf) or (id, vcf, vcf_sample)")
+            })?;
             new.push(NewSample {
                 id: sample_id(&id)?,
                 vcf,
@@ -665,8 +676,11 @@ impl Store {
         })
     }
 
-    fn __contains__(&self, py: Python<'_>, id: &str) -> PyResult<bool> {
-        let Ok(id) = SampleId::parse(id) else {
+    fn __contains__(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let Ok(id) = id.cast::<PyString>() else {
+            return Ok(false);
+        };
+        let Ok(id) = SampleId::parse(id.to_str()?) else {
             return Ok(false);
         };
         match py.detach(|| self.store.get(&id)) {
@@ -743,16 +757,15 @@ fn build_dbsnp_map<'py>(
     let interrupted = Arc::clone(&options.interrupted);
     // A Python exception from the callback or Ctrl-C: it stops the build and is raised.
     let mut raised: Option<PyErr> = None;
-    let mut last = Instant::now() - PROGRESS_EVERY;
+    let mut last: Option<Instant> = None;
     let mut last_phase = None;
     let result = py.detach(|| {
         build_map(&options, &mut |report: &BuildProgress| {
-            if raised.is_some()
-                || (last.elapsed() < PROGRESS_EVERY && last_phase == Some(report.phase))
-            {
+            let recent = last.is_some_and(|last| last.elapsed() < PROGRESS_EVERY);
+            if raised.is_some() || (recent && last_phase == Some(report.phase)) {
                 return;
             }
-            last = Instant::now();
+            last = Some(Instant::now());
             last_phase = Some(report.phase);
             Python::attach(|py| {
                 let outcome = py.check_signals().and_then(|()| match &progress {
@@ -778,8 +791,8 @@ fn build_dbsnp_map<'py>(
         return Err(error);
     }
     let summary = result.map_err(py_error)?;
-    let text =
-        serde_json::to_string(&summary.metadata).map_err(|error| bad_request(error.to_string()))?;
+    let text = serde_json::to_string(&summary.metadata)
+        .map_err(|error| py_error(io_failure("writing the map's metadata", error)))?;
     json_loads(py, PyBytes::new(py, text.as_bytes()).as_any())
 }
 
@@ -798,7 +811,12 @@ fn cohort_members(
         let Some(samples) = samples.filter(|samples| !samples.is_none()) else {
             return Ok(listed.into_iter().map(CohortMember::from_stored).collect());
         };
-        let mut by_id: std::collections::HashMap<String, StoredSample> = listed
+        if samples.is_instance_of::<PyString>() {
+            return Err(PyTypeError::new_err(
+                "with store=, samples must be a list of sample ids, not one string",
+            ));
+        }
+        let by_id: std::collections::HashMap<String, StoredSample> = listed
             .into_iter()
             .map(|stored| (stored.id.clone(), stored))
             .collect();
@@ -816,7 +834,6 @@ fn cohort_members(
                 },
             });
         }
-        by_id.clear();
         return Ok(members);
     }
     let Some(samples) = samples else {
@@ -837,15 +854,11 @@ fn cohort_members(
     let mut members = Vec::with_capacity(pairs.len());
     let mut seen = std::collections::HashSet::with_capacity(pairs.len());
     for (number, item) in pairs.iter().enumerate() {
-        let (id, path, vcf_sample): (String, PathBuf, Option<String>) =
-            match item.extract::<(String, PathBuf)>() {
-                Ok((id, path)) => (id, path, None),
-                Err(_) => item.extract().map_err(|_| {
-                    PyTypeError::new_err(format!(
-                        "samples[{number}]: each sample must be (id, vcf) or (id, vcf, vcf_sample)"
-                    ))
-                })?,
-            };
+        let (id, path, vcf_sample) = sample_entry(item).ok_or_else(|| {
+            PyTypeError::new_err(format!(
+                "samples[{number}]: each sample must be (id, vcf) or (id, vcf, vcf_sample)"
+            ))
+        })?;
         if id.is_empty() {
             return Err(bad_request(format!(
                 "samples[{number}]: the sample id is empty"
@@ -1089,31 +1102,39 @@ fn cohort_stream(
     std::thread::Builder::new()
         .name("vcfq-cohort".to_string())
         .spawn(move || {
-            let mut builder = BatchBuilder::default();
-            let mut in_batch = 0;
-            let result = call
-                .run(|answer| {
-                    let mut full = builder.push(&answer)?;
-                    in_batch += 1;
-                    if full.is_none() && batch_samples.is_some_and(|size| in_batch >= size) {
-                        full = builder.finish()?;
-                    }
-                    if let Some(batch) = full {
-                        in_batch = 0;
-                        // The reader was dropped: stop answering.
-                        sender.send(Ok(batch)).map_err(|_| ErrorKind::Interrupted)?;
-                    }
-                    Ok(())
-                })
-                .and_then(|_| builder.finish());
-            let last = match result {
-                Ok(Some(batch)) => Ok(batch),
-                Ok(None) => return,
-                Err(error) => Err(ArrowError::ExternalError(Box::new(PlainError(
-                    error.to_string(),
-                )))),
-            };
-            let _ = sender.send(last);
+            let errors = sender.clone();
+            let run = std::panic::AssertUnwindSafe(move || {
+                let mut builder = BatchBuilder::default();
+                let mut in_batch = 0;
+                let result = call
+                    .run(|answer| {
+                        let mut full = builder.push(&answer)?;
+                        in_batch += 1;
+                        if full.is_none() && batch_samples.is_some_and(|size| in_batch >= size) {
+                            full = builder.finish()?;
+                        }
+                        if let Some(batch) = full {
+                            in_batch = 0;
+                            // The reader was dropped: stop answering.
+                            sender.send(Ok(batch)).map_err(|_| ErrorKind::Interrupted)?;
+                        }
+                        Ok(())
+                    })
+                    .and_then(|_| builder.finish());
+                let last = match result {
+                    Ok(Some(batch)) => Ok(batch),
+                    Ok(None) => return,
+                    Err(error) => Err(arrow_error(error.to_string())),
+                };
+                let _ = sender.send(last);
+            });
+            // A panic must not pass for the end of the stream (a short table).
+            if std::panic::catch_unwind(run).is_err() {
+                let _ = errors.send(Err(arrow_error(
+                    "the cohort stopped on an internal error (a panic); the table is incomplete"
+                        .to_string(),
+                )));
+            }
         })
         .map_err(|error| py_error(io_failure("starting the cohort thread", error)))?;
     let reader: Box<dyn RecordBatchReader + Send> = Box::new(CohortStream {
@@ -1121,6 +1142,10 @@ fn cohort_stream(
         receiver: Mutex::new(receiver),
     });
     reader.into_pyarrow(py)
+}
+
+fn arrow_error(message: String) -> ArrowError {
+    ArrowError::ExternalError(Box::new(PlainError(message)))
 }
 
 /// An error carried through Arrow as its message.

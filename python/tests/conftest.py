@@ -62,6 +62,16 @@ def dbsnp_map(tmp_path_factory) -> Path:
     return out
 
 
+def copy_vcf(name: str, folder: Path) -> Path:
+    """A copy of a test VCF and its index in `folder` (adding a sample writes its position
+    index beside the VCF: never into testdata/)."""
+    source = TESTDATA / name
+    target = folder / source.name
+    shutil.copy(source, target)
+    shutil.copy(source.with_name(source.name + ".tbi"), folder / (source.name + ".tbi"))
+    return target
+
+
 def write_damaged_vcf(folder: Path) -> Path:
     """A copy of a real VCF (and its index) whose first block, the header, is damaged."""
     damaged = folder / "damaged.vcf.gz"

@@ -10,7 +10,7 @@ import pytest
 
 import vcfq
 
-from conftest import TESTDATA
+from conftest import TESTDATA, copy_vcf
 
 REQUESTS = [
     ("docs", "chr19:44905000-44910000"),
@@ -99,7 +99,8 @@ def test_store_cohorts_equal_the_cli(cli, tmp_path):
         "3fa85f64-5717-4562-b3fc-2c963f66afa6",
         "0b0d6c4e-8d7f-4f34-9d59-5a8b3b1f0c11",
     ]
-    store.add_many([(ids[0], TESTDATA / "apoe.vcf.gz"), (ids[1], TESTDATA / "NA12878.pgx-extract.vcf.gz")])
+    store.add_many([(ids[0], copy_vcf("apoe.vcf.gz", tmp_path)),
+                    [ids[1], copy_vcf("NA12878.pgx-extract.vcf.gz", tmp_path)]])
     unknown = "9e4c1c1a-2f0b-4a5e-9a43-6d1c8b7b1f00"
     request = "chromosome=chr19&start_position=44905000&end_position=44910000&limit=2"
     (tmp_path / "ids.txt").write_text("\n".join([*ids, unknown]) + "\n")

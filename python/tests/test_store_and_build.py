@@ -6,7 +6,7 @@ import pytest
 
 import vcfq
 
-from conftest import TESTDATA
+from conftest import TESTDATA, copy_vcf
 
 ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 OTHER = "0b0d6c4e-8d7f-4f34-9d59-5a8b3b1f0c11"
@@ -14,11 +14,13 @@ OTHER = "0b0d6c4e-8d7f-4f34-9d59-5a8b3b1f0c11"
 
 def test_store_lifecycle(cli, tmp_path):
     store = vcfq.Store(tmp_path / "store")
-    assert len(store) == 0 and ID not in store
-    added = store.add(ID, TESTDATA / "apoe.vcf.gz")
+    assert len(store) == 0 and ID not in store and 5 not in store
+    apoe = copy_vcf("apoe.vcf.gz", tmp_path)
+    na12878 = copy_vcf("NA12878.pgx-extract.vcf.gz", tmp_path)
+    added = store.add(ID, apoe)
     assert added.id == ID and added.vcf.endswith("apoe.vcf.gz") and added.checked
     assert ID in store and "not-a-uuid" not in store and len(store) == 1
-    assert store.get(ID).size == (TESTDATA / "apoe.vcf.gz").stat().st_size
+    assert store.get(ID).size == apoe.stat().st_size
     # The CLI sees what Python added, and answers the same bytes.
     expected = cli(
         "query", "--store", str(tmp_path / "store"), "--sample", ID, "--schema", "openapi",
@@ -29,12 +31,12 @@ def test_store_lifecycle(cli, tmp_path):
         chromosome="chr19", start_position=44905000, end_position=44910000, limit=2, schema="openapi"
     ) + b"\n" == expected
     with pytest.raises(vcfq.BadRequest, match=ID):
-        store.add(ID, TESTDATA / "apoe.vcf.gz")
+        store.add(ID, apoe)
     # All or none: the second sample's VCF is missing, so neither is added.
-    with pytest.raises(vcfq.VcfqError):
-        store.add_many([(OTHER, TESTDATA / "NA12878.pgx-extract.vcf.gz"), ("1b0d6c4e-8d7f-4f34-9d59-5a8b3b1f0c11", tmp_path / "none.vcf.gz")])
+    with pytest.raises(vcfq.NotFound, match="none.vcf.gz"):
+        store.add_many([(OTHER, na12878), ("1b0d6c4e-8d7f-4f34-9d59-5a8b3b1f0c11", tmp_path / "none.vcf.gz")])
     assert len(store) == 1
-    store.add_many([(OTHER, TESTDATA / "NA12878.pgx-extract.vcf.gz", None)], defer_checks=True)
+    store.add_many([(OTHER, na12878, None)], defer_checks=True)
     assert [s.id for s in store.list()] == sorted([ID, OTHER])
     assert not store.get(OTHER).checked
     assert store.remove(ID).id == ID

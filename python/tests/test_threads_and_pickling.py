@@ -11,7 +11,7 @@ import threading
 
 import vcfq
 
-from conftest import TESTDATA
+from conftest import TESTDATA, copy_vcf
 
 NA12878 = TESTDATA / "NA12878.pgx-extract.vcf.gz"
 
@@ -103,7 +103,7 @@ def test_objects_pickle_by_path(dbsnp_map, tmp_path):
     dbsnp = pickle.loads(pickle.dumps(vcfq.DbsnpMap(dbsnp_map)))
     assert dbsnp.resolve("rs7412") == {"rsid": "rs7412", "loci": [("chr19", 44908822)]}
     store = vcfq.Store(tmp_path / "store")
-    store.add("3fa85f64-5717-4562-b3fc-2c963f66afa6", TESTDATA / "apoe.vcf.gz")
+    store.add("3fa85f64-5717-4562-b3fc-2c963f66afa6", copy_vcf("apoe.vcf.gz", tmp_path))
     store_copy = pickle.loads(pickle.dumps(store))
     assert store_copy.path == store.path
     assert [s.id for s in store_copy.list()] == ["3fa85f64-5717-4562-b3fc-2c963f66afa6"]

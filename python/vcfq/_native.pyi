@@ -141,7 +141,8 @@ class Store:
     def list(self) -> list[StoredSample]: ...
     def sample(self, id: str, *, dbsnp: DbsnpMap | StrPath | None = None) -> Sample:
         """The sample ``id``, opened as ``vcfq query --sample`` opens it."""
-    def __contains__(self, id: object) -> bool: ...
+    def __contains__(self, id: object) -> bool:
+        """Whether ``id`` (a UUID string) is registered; anything else is not."""
     def __len__(self) -> int: ...
 
 def build_dbsnp_map(
@@ -154,9 +155,11 @@ def build_dbsnp_map(
     progress: Callable[[dict[str, Any]], object] | None = None,
 ) -> dict[str, Any]:
     """Builds a dbSNP map from dbSNP VCFs (``vcfq dbsnp build``); returns its metadata.
-    ``progress`` is called a few times a second with ``phase``, ``rows_read``,
-    ``source_bytes_read``, ``source_bytes_total`` and ``keys_written``; an exception it
-    raises (or Ctrl-C) stops the build, which then removes its temporary files."""
+    ``progress`` is called a few times a second while the source is read and the tables
+    written, with ``phase``, ``rows_read``, ``source_bytes_read``,
+    ``source_bytes_total`` and ``keys_written``; an exception it raises (or Ctrl-C)
+    stops the build at its next check: no map is written, its temporary files are
+    removed, and the exception is raised."""
 
 def _cohort(mode: Literal["table", "stream", "check"], samples: Any = None, **options: Any) -> Any:
     """Behind ``vcfq.cohort``, ``vcfq.cohort_reader`` and ``vcfq.check_request``."""

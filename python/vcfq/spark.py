@@ -96,11 +96,15 @@ class _MapShipment:
                     files[name] = handle.read()
         return cls(files=files)
 
-    def open(self) -> str:
-        """The map's directory on this machine. An excerpt is written once per machine
-        and content, under the temporary directory as ``vcfq-excerpt-<digest>`` (written
-        beside and renamed into place, so concurrent tasks never see half of one), and
-        opened once per Python worker."""
+    def open(self):
+        """The map for this worker: the path (the tasks open it), or the excerpt,
+        written once per machine and content and opened once per Python worker.
+
+        The excerpt goes to ``vcfq-excerpt-<digest>`` in the temporary directory,
+        written beside it and renamed into place (so concurrent tasks never see half of
+        one), private to this user (0700). What is found there is used only if its
+        files are these bytes; anything else (another user's directory, a half-cleaned
+        one) makes this worker write its own private copy instead."""
         if self.path is not None:
             return self.path
         # By the tables' bytes: the same panel of the same map is the same excerpt, job
@@ -111,22 +115,39 @@ class _MapShipment:
                 digest.update(name.encode() + b"\0" + len(data).to_bytes(8, "little") + data)
         key = digest.hexdigest()[:32]
         if key not in _EXCERPTS:
-            directory = os.path.join(tempfile.gettempdir(), f"vcfq-excerpt-{key}")
-            if not os.path.exists(os.path.join(directory, "meta.json")):
-                scratch = tempfile.mkdtemp(prefix=f".vcfq-excerpt-{key}-", dir=tempfile.gettempdir())
-                for name, data in self.files.items():
-                    with open(os.path.join(scratch, name), "wb") as handle:
-                        handle.write(data)
+            shared = os.path.join(tempfile.gettempdir(), f"vcfq-excerpt-{key}")
+            if not self._holds_these_files(shared):
+                scratch = self._write(tempfile.mkdtemp(prefix=f".vcfq-excerpt-{key}-"))
                 try:
-                    os.rename(scratch, directory)
+                    os.rename(scratch, shared)
                 except OSError:
-                    # Another task put it in place first: use that one.
+                    # Another task put it in place first, or something else is there.
                     shutil.rmtree(scratch, ignore_errors=True)
-            _EXCERPTS[key] = vcfq.DbsnpMap(directory)
-        return _EXCERPTS[key].path
+            if not self._holds_these_files(shared):
+                shared = self._write(tempfile.mkdtemp(prefix=f"vcfq-excerpt-{key}-"))
+            _EXCERPTS[key] = vcfq.DbsnpMap(shared)
+        return _EXCERPTS[key]
+
+    def _write(self, directory: str) -> str:
+        for name, data in self.files.items():
+            with open(os.path.join(directory, name), "wb") as handle:
+                handle.write(data)
+        return directory
+
+    def _holds_these_files(self, directory: str) -> bool:
+        try:
+            if os.stat(directory).st_uid != os.getuid():
+                return False
+            for name, data in self.files.items():
+                with open(os.path.join(directory, name), "rb") as handle:
+                    if handle.read() != data:
+                        return False
+        except OSError:
+            return False
+        return True
 
 
-#: Excerpts written in this (worker) process, by content.
+#: Excerpts opened in this (worker) process, by content.
 _EXCERPTS: dict[str, vcfq.DbsnpMap] = {}
 
 
@@ -171,9 +192,13 @@ def _answer(
         yield batch
 
 
-def _split_request(arguments: dict) -> tuple[dict, dict]:
-    request = {key: arguments.pop(key) for key in _REQUEST_KEYS if arguments.get(key) is not None}
-    return request, arguments
+def _check_unique(members: list[tuple[str, str]]) -> None:
+    """Refuses a sample id given twice (vcfq cohort refuses it too), before any task."""
+    seen = set()
+    for id, _ in members:
+        if id in seen:
+            raise vcfq.BadRequest(f"sample id {id!r} is given twice")
+        seen.add(id)
 
 
 def cohort_dataframe(
@@ -226,11 +251,7 @@ def cohort_dataframe(
         samples = [(id, path) for id, path, _ in vcfq.read_manifest(samples)]
     if isinstance(samples, (list, tuple)):
         pairs = [(str(id), os.fspath(path)) for id, path in samples]
-        seen = set()
-        for id, _ in pairs:
-            if id in seen:
-                raise vcfq.BadRequest(f"sample id {id!r} is given twice")
-            seen.add(id)
+        _check_unique(pairs)
         size = partition_size or 1000
         slices = max(1, math.ceil(len(pairs) / size))
         rdd = spark.sparkContext.parallelize(pairs, slices)
@@ -255,12 +276,14 @@ def cohort_dataframe(
 
 
 def to_arrow(dataframe) -> pa.Table:
-    """A cohort DataFrame collected as a pyarrow Table with ``ARROW_SCHEMA``'s types."""
+    """A cohort DataFrame collected as a pyarrow Table with ``ARROW_SCHEMA``'s types (and
+    ``worker``, when asked for)."""
     if hasattr(dataframe, "toArrow"):  # Spark 4
-        table = dataframe.toArrow()
-    else:
-        table = pa.Table.from_pandas(dataframe.toPandas(), preserve_index=False)
-    return table
+        return dataframe.toArrow()
+    # Spark 3: through pandas, whose nullable integer columns come back as floats.
+    schema = pa.schema([ARROW_SCHEMA.field(name) if name in ARROW_SCHEMA.names
+                        else pa.field(name, pa.string()) for name in dataframe.columns])
+    return pa.Table.from_pandas(dataframe.toPandas(), schema=schema, preserve_index=False)
 
 
 # ---------------------------------------------------------------------------------------
@@ -322,6 +345,7 @@ if DataSource is not None:
                 members = [(id, path) for id, path, _ in vcfq.read_manifest(manifest)]
             else:
                 members = [(str(id), str(path)) for id, path in json.loads(listed)]
+            _check_unique(members)
             self.request = {
                 key: _option(options, key)
                 for key in _REQUEST_KEYS
@@ -347,7 +371,9 @@ if DataSource is not None:
             self.slices = [members[i : i + size] for i in range(0, len(members), size)]
 
         def partitions(self):
-            return [_Partition(members) for members in self.slices]
+            # Handed out once: the reader that travels with the tasks keeps no members.
+            slices, self.slices = self.slices, None
+            return [_Partition(members) for members in slices]
 
         def read(self, partition):
             yield from _answer(partition.members, self.request, self.shipment, self.options, False)

@@ -5,7 +5,9 @@
 //! For each requested rsID that resolves: the merge (when it was retired), every locus
 //! of its current rsID, and every allele dbSNP gives at each of those positions (for
 //! any rsID), since a sample record there takes its `rsid` field from them. Other
-//! rsIDs and positions are not in the excerpt.
+//! positions are not in the excerpt; an rsID not asked for that has an allele at one of
+//! those positions resolves in the excerpt to those positions only. The excerpt's
+//! `meta.json` names its own source, not the map's dbSNP build.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -31,6 +33,16 @@ impl RsidMap {
     /// Builds into `out` a map that answers `rsids` (their resolution, merges included,
     /// and the `rsid` field of any record at their loci) exactly as this one does.
     pub fn excerpt(&self, rsids: &[Rsid], out: &Path) -> Result<BuildSummary, Error> {
+        // Never over the map itself (a build replaces what is at `out`).
+        if out.exists() && crate::files::same_dir(out, &self.opened.dir) {
+            return Err(ErrorKind::Io {
+                context: format!("writing an excerpt to {}", out.display()),
+                source: std::io::Error::other(
+                    "that is the map being excerpted: give another directory",
+                ),
+            }
+            .into());
+        }
         let name = out.file_name().ok_or_else(|| {
             Error::from(ErrorKind::Io {
                 context: format!("writing an excerpt to {}", out.display()),

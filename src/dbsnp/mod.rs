@@ -202,10 +202,11 @@ pub struct RsidMap {
     opened: OpenedFiles,
 }
 
-/// The open directory and mapped files of a map, to tell whether they changed since.
+/// The open directory of a map and its mapped files' identities, to tell whether they
+/// changed since.
 struct OpenedFiles {
     dir: std::fs::File,
-    files: Vec<(&'static str, std::fs::File, crate::files::FileIdentity)>,
+    files: Vec<(&'static str, crate::files::FileIdentity)>,
 }
 
 impl std::fmt::Debug for RsidMap {
@@ -352,7 +353,7 @@ impl RsidMap {
                 .map_err(|error| map_error(dir, format!("cannot map {name}: {error}")))?;
             mapped
                 .borrow_mut()
-                .push((name, file, crate::files::FileIdentity::of(&file_metadata)));
+                .push((name, crate::files::FileIdentity::of(&file_metadata)));
             Ok(map)
         };
         let fst_map = |name: &'static str| -> Result<fst::Map<Mmap>, Error> {
@@ -408,8 +409,8 @@ impl RsidMap {
 
     /// Whether the map on disk is still the one mapped: its directory not replaced (by
     /// `vcfq dbsnp build`'s rename, or any other), and no mapped file truncated, extended
-    /// or rewritten in place. One `stat` and an `fstat` a file (about a microsecond in
-    /// all); `vcfq serve` calls it before each request that uses the map and reopens the
+    /// or rewritten in place, or replaced by another file renamed over it. A `stat` of the
+    /// directory and of each file (about a microsecond in all); `vcfq serve` calls it before each request that uses the map and reopens the
     /// map when it fails. The error names what changed.
     pub fn unchanged(&self) -> Result<(), Error> {
         if !crate::files::same_dir(&self.dir, &self.opened.dir) {
@@ -418,11 +419,13 @@ impl RsidMap {
                 "was replaced by another directory while in use",
             ));
         }
-        for (name, file, identity) in &self.opened.files {
-            let now = file
-                .metadata()
-                .map(|metadata| crate::files::FileIdentity::of(&metadata))
-                .map_err(|error| map_error(&self.dir, format!("cannot stat {name}: {error}")))?;
+        // Each file by its name in the directory (a file renamed over it has another
+        // inode; one truncated or rewritten in place, another size or time).
+        for (name, identity) in &self.opened.files {
+            let now =
+                crate::files::FileIdentity::of_path(&self.dir.join(name)).ok_or_else(|| {
+                    map_error(&self.dir, format!("{name} is gone while in use; {REBUILD}"))
+                })?;
             if now != *identity {
                 return Err(map_error(
                     &self.dir,

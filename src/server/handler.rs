@@ -90,7 +90,7 @@ async fn answer(
         return response;
     };
     // The DRF view from here on: every response says its methods.
-    let mut response = view(state, client, request, &host, path, raw_id).await;
+    let mut response = view(state, client, request, &host, raw_id).await;
     response
         .headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static(drf::ALLOW));
@@ -104,7 +104,6 @@ async fn view(
     client: SocketAddr,
     request: &axum::http::request::Parts,
     host: &str,
-    path: &str,
     raw_id: String,
 ) -> Response {
     let query = request.uri.query().unwrap_or("").to_string();
@@ -160,7 +159,9 @@ async fn view(
             )
         }
     };
-    let base_url = format!("http://{host}{path}");
+    // The request's URL as Django sees it: the path decoded, then escaped again (so
+    // `%33fa…` is `3fa…` in the paging links, as DRF writes them).
+    let base_url = format!("http://{host}{}{raw_id}", crate::response::API_PATH);
     let Ok(permit) = Arc::clone(&state.queries).acquire_owned().await else {
         return detail(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -618,6 +618,10 @@ def main_requests(seed: int, repo: str) -> list[Req]:
         reqs.append(Req(f"url/{name}", "GET", path + query, [AUTH]))
         if name in ("upper-uuid", "non-uuid", "trailing-slash", "unknown-sample", "root", "lower-uuid"):
             reqs.append(Req(f"url/{name}/noauth", "GET", path + query, []))
+        if name.startswith("percent-"):
+            # A page with links: they are built from the decoded path.
+            paged = sep + "chromosome=chr19&start_position=44905000&end_position=44910000&limit=2&offset=2"
+            reqs.append(Req(f"url/{name}/links", "GET", path + paged, [AUTH]))
 
     # Host.
     for name, host in [("localhost", "localhost"), ("localhost-port", "localhost:8000"),

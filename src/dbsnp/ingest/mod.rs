@@ -250,6 +250,7 @@ pub fn build_map(
     let source_size = bytes_read.load(Ordering::Relaxed);
     let (mut counts, mut files) =
         write_tables(&temporary.path, sorted, options, source_size, progress)?;
+    check_interrupt(options)?;
     let mut merged_seconds = 0.0;
     if let Some(merged) = &options.merged {
         progress(&BuildProgress {
@@ -266,6 +267,8 @@ pub fn build_map(
         merged_seconds = merge_started.elapsed().as_secs_f64();
     }
     let _ = fs::remove_dir(&runs_dir);
+    // A stop asked for during the last phase still leaves no map.
+    check_interrupt(options)?;
     let metadata = MapMetadata {
         format: FORMAT_NAME.to_string(),
         format_version: FORMAT_VERSION,
@@ -291,6 +294,7 @@ pub fn build_map(
     };
     let meta_bytes = write_metadata(&temporary.path, &metadata)?;
     let map_bytes = metadata.files.values().map(|file| file.size).sum::<u64>() + meta_bytes;
+    check_interrupt(options)?;
     commit(temporary, &options.out)?;
     Ok(BuildSummary {
         metadata,
