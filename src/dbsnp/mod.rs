@@ -495,56 +495,50 @@ impl RsidMap {
         reference: &[u8],
         alternate: &[u8],
     ) -> Result<Vec<Rsid>, Error> {
-        let Ok(position) = u32::try_from(position) else {
-            return Ok(Vec::new());
-        };
-        self.guard(|| {
-            let Some(offset) = self
-                .alleles
-                .get(allele_bucket_key(chromosome.ordinal(), position))
-            else {
-                return Ok(Vec::new());
-            };
-            let (body, _) = bucket_body(&self.allele_table, offset)
-                .ok_or_else(|| self.corrupt(ALLELES_TABLE))?;
-            let wanted = position_low_bits(position);
-            let mut found = Vec::new();
-            let mut at = 0;
-            while at < body.len() {
-                let entry = decode_allele_entry(body, &mut at)
-                    .ok_or_else(|| self.corrupt(ALLELES_TABLE))?;
-                if entry.position_low > wanted {
-                    break;
-                }
-                if entry.position_low == wanted
-                    && entry.reference == reference
-                    && entry.alternate == alternate
-                {
-                    found.push(
-                        Rsid::from_number(entry.rs).ok_or_else(|| self.corrupt(ALLELES_TABLE))?,
-                    );
-                }
+        let mut found = Vec::new();
+        self.each_allele_at(chromosome, position, |entry| {
+            if entry.reference == reference && entry.alternate == alternate {
+                found.push(Rsid::from_number(entry.rs).ok_or_else(|| self.corrupt(ALLELES_TABLE))?);
             }
-            Ok(found)
-        })
+            Ok(())
+        })?;
+        Ok(found)
     }
 
     /// Every allele dbSNP gives at this position, in the map's order.
     pub fn alleles_at(&self, chromosome: &Contig, position: u64) -> Result<Vec<Allele>, Error> {
+        let mut found = Vec::new();
+        self.each_allele_at(chromosome, position, |entry| {
+            found.push(Allele {
+                rs: entry.rs,
+                reference: entry.reference.to_vec(),
+                alternate: entry.alternate.to_vec(),
+            });
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
+    /// Hands `visit` each entry of the allele table at this position, in order.
+    fn each_allele_at(
+        &self,
+        chromosome: &Contig,
+        position: u64,
+        mut visit: impl FnMut(&format::AlleleEntry<'_>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         let Ok(position) = u32::try_from(position) else {
-            return Ok(Vec::new());
+            return Ok(());
         };
         self.guard(|| {
             let Some(offset) = self
                 .alleles
                 .get(allele_bucket_key(chromosome.ordinal(), position))
             else {
-                return Ok(Vec::new());
+                return Ok(());
             };
             let (body, _) = bucket_body(&self.allele_table, offset)
                 .ok_or_else(|| self.corrupt(ALLELES_TABLE))?;
             let wanted = position_low_bits(position);
-            let mut found = Vec::new();
             let mut at = 0;
             while at < body.len() {
                 let entry = decode_allele_entry(body, &mut at)
@@ -553,14 +547,10 @@ impl RsidMap {
                     break;
                 }
                 if entry.position_low == wanted {
-                    found.push(Allele {
-                        rs: entry.rs,
-                        reference: entry.reference.to_vec(),
-                        alternate: entry.alternate.to_vec(),
-                    });
+                    visit(&entry)?;
                 }
             }
-            Ok(found)
+            Ok(())
         })
     }
 
