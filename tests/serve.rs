@@ -1609,4 +1609,42 @@ fn methods_options_head_and_page_size_as_drf_answers_them() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("\"next\":\"http://127.0.0.1:8080?chromosome=chr19&end_position=44910000&limit=2&offset=2&start_position=44905000\""), "{stdout}");
     assert_eq!(stdout.matches("\"chromosome\"").count(), 2, "{stdout}");
+    // And `batch` and `cohort`, for each request or sample.
+    let requests = dir.path().join("requests.txt");
+    std::fs::write(
+        &requests,
+        "chr19:44905000-44910000\nchromosome=chr19&start_position=44905000&end_position=44910000&limit=3\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(&[
+        "batch",
+        "--vcf",
+        testdata("apoe.vcf.gz").to_str().unwrap(),
+        "--page-size",
+        "2",
+        "--requests",
+        requests.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let counts: Vec<usize> = stdout
+        .lines()
+        .map(|line| line.matches("\"chromosome\"").count())
+        .collect();
+    assert_eq!(counts, [2, 3], "{stdout}");
+    let manifest = dir.path().join("cohort.tsv");
+    std::fs::write(
+        &manifest,
+        format!("a\t{}\n", testdata("apoe.vcf.gz").display()),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(&[
+        "cohort",
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--page-size",
+        "2",
+        "chr19:44905000-44910000",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.matches("\"chromosome\"").count(), 2, "{stdout}");
 }
